@@ -1,0 +1,92 @@
+package org.jtarget.api;
+
+import java.util.List;
+import java.util.Map;
+import org.jtarget.spi.backstore.ParameterDescriptor;
+import org.jtarget.spi.fabric.ChapCredentials;
+
+/**
+ * Administration of the object tree: backstores, targets, TPGs, portals, LUNs and ACLs. Implemented by
+ * the core; used by the shell and the configuration store alike. Every change takes effect at once,
+ * while I/O runs, and then notifies {@link TargetServiceListener}s. Methods throw
+ * {@link TargetException} with a message for the user when a request is refused; nothing changes then.
+ */
+public interface TargetService {
+    /** TPG attribute: "true" lets any initiator in without an ACL (LIO demo mode). Default "false". */
+    String ATTR_GENERATE_NODE_ACLS = "generate_node_acls";
+    /** TPG attribute: "none" or "chap" (initiators must authenticate with their ACL's secrets). Default "none". */
+    String ATTR_AUTHENTICATION = "authentication";
+
+    // backstores
+
+    /** Types whose provider is present now. */
+    List<String> backstoreTypes();
+
+    /** The parameters of a present type. */
+    List<ParameterDescriptor> backstoreParameters(String type);
+
+    /** Creates and opens a backstore object; its type's provider must be present. */
+    BackstoreInfo createBackstore(String name, String type, Map<String, String> parameters);
+
+    /**
+     * Deletes a backstore object that no LUN uses.
+     *
+     * @param destroyData also remove what its provider created (e.g. the file)
+     */
+    void deleteBackstore(String name, boolean destroyData);
+
+    List<BackstoreInfo> backstores();
+
+    // targets and TPGs
+
+    /** Creates a target served by {@code fabric} (which need not be present yet) with no TPG. */
+    TargetInfo createTarget(String fabric, String name);
+
+    /** Deletes a target with its TPGs; its sessions are closed. */
+    void deleteTarget(String name);
+
+    List<TargetInfo> targets();
+
+    TargetInfo target(String name);
+
+    TpgInfo createTpg(String target, int tag);
+
+    void deleteTpg(String target, int tag);
+
+    /** Sets (or with a null value, removes) a TPG attribute. */
+    void setTpgAttribute(String target, int tag, String key, String value);
+
+    // portals, LUNs, ACLs
+
+    /** Adds a portal ({@code host:port}); listening starts at once when the fabric is present. */
+    void addPortal(String target, int tag, String portal);
+
+    void removePortal(String target, int tag, String portal);
+
+    /** Maps a backstore object as a LUN; sessions of the TPG get REPORTED LUNS DATA HAS CHANGED. */
+    void addLun(String target, int tag, int lun, String backstore);
+
+    void removeLun(String target, int tag, int lun);
+
+    void addAcl(String target, int tag, String initiator);
+
+    /** Removes an ACL and closes that initiator's sessions on the TPG. */
+    void removeAcl(String target, int tag, String initiator);
+
+    /** Sets an ACL's CHAP secrets, or clears them with null. */
+    void setChap(String target, int tag, String initiator, ChapCredentials chap);
+
+    // persistence
+
+    /** The whole tree, for saving. */
+    Configuration configuration();
+
+    /**
+     * Adds the objects of a saved tree, tolerating what cannot be served yet: a backstore whose provider
+     * is absent is kept OFFLINE and opened when the provider arrives; a portal that cannot be bound is
+     * kept and reported.
+     *
+     * @return one line per object that could not be restored or started, for the log; empty when all went well
+     */
+    List<String> restore(Configuration configuration);
+}

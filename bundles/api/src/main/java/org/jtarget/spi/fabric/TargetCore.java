@@ -1,0 +1,28 @@
+package org.jtarget.spi.fabric;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/** What the SCSI core offers a fabric: target lookup and sessions. Implemented by the core. */
+@ProviderType
+public interface TargetCore {
+    /**
+     * The TPGs of {@code fabric} that listen on {@code local} and would accept {@code initiatorName}:
+     * what a SendTargets=All discovery reports to that initiator.
+     */
+    List<TpgEndpoint> discover(String fabric, InetSocketAddress local, String initiatorName);
+
+    /** The TPG of target {@code targetName} that listens on {@code local}, if any. */
+    Optional<TpgEndpoint> lookup(String fabric, String targetName, InetSocketAddress local);
+
+    /**
+     * Opens an I_T nexus. Call after authentication succeeded.
+     *
+     * @param tpg       from {@link #lookup}
+     * @param initiator the fabric's side of the session (name, TransportID, forced close)
+     * @throws FabricException when the initiator is not (or no longer) allowed, or the TPG is gone
+     */
+    ScsiSession openSession(TpgEndpoint tpg, FabricSession initiator) throws FabricException;
+}

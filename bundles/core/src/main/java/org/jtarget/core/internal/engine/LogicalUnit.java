@@ -1,0 +1,31 @@
+package org.jtarget.core.internal.engine;
+
+import org.jtarget.spi.backstore.Backstore;
+
+/**
+ * A logical unit: one backstore object as the device server serves it, shared by every LUN that
+ * maps it (reservations, mode pages and unit attentions live here). Implemented by the engine.
+ */
+public interface LogicalUnit {
+    String name();
+
+    String serial();
+
+    /**
+     * Brings the LU online with an opened backstore. If it was offline before (provider gone and back),
+     * every nexus gets a unit attention (capacity/inquiry data may have changed).
+     */
+    void attach(Backstore backstore);
+
+    /**
+     * Takes the LU offline: new commands get NOT READY (LOGICAL UNIT NOT READY, MANUAL INTERVENTION
+     * REQUIRED), in-flight ones finish. Returns the backstore it held (or null), which the caller
+     * closes once {@link #drained()} says nothing uses it.
+     */
+    Backstore detach();
+
+    /** Completes when no command started before {@link #detach()} still uses the old backstore. */
+    java.util.concurrent.CompletionStage<Void> drained();
+
+    boolean online();
+}
