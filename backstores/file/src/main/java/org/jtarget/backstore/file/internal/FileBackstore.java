@@ -1,0 +1,298 @@
+package org.jtarget.backstore.file.internal;
+
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.BackstoreException;
+import org.jtarget.spi.backstore.ThinProvisioning;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A backstore object kept in a regular file (LIO target_core_file.c), with positional I/O straight
+ * between the file and the command's ByteBuf (no copy for direct buffers).
+ *
+ * <p>Threads: reads and writes run on the caller. Measured on this project's 2-core VM (JDK 17, ext4,
+ * data in the page cache): a 4 KiB pread costs ~0.7 us on the caller and ~7 us when handed to a pool
+ * and joined, so a hop would cost ten times the work itself; a page-cache miss does block the caller
+ * for one device read, which a fabric accepts as it accepts any slow command. {@code force()} costs
+ * ~300 us there (milliseconds on disks) and would stall every session of an event loop, so flushes
+ * (SYNCHRONIZE CACHE, FUA, write-through) run on the provider's small sync pool. Flush requests that
+ * arrive while one is still queued share it (group commit, cf. Disruptor's endOfBatch): a force that
+ * starts after a write completed covers that write.
+ */
+final class FileBackstore implements Backstore {
+    private static final Logger LOG = LoggerFactory.getLogger(FileBackstore.class);
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024).asReadOnlyBuffer();
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    private final String name;
+    private final Path path;
+    private final int blockSize;
+    private final long blockCount;
+    private final boolean writeCache;
+    private final Executor syncExecutor;
+    private final NativeFiles nativeFiles;
+    private final Object forceLock = new Object();
+    private volatile FileChannel channel;
+    /** A force queued on the sync pool that has not started yet; new flushes join it. Guarded by forceLock. */
+    private CompletableFuture<Void> queuedForce;
+
+    FileBackstore(String name, Path path, FileChannel channel, int blockSize, long blockCount, boolean writeCache,
+                  Executor syncExecutor, NativeFiles nativeFiles) {
+        this.name = name;
+        this.path = path;
+        this.channel = channel;
+        this.blockSize = blockSize;
+        this.blockCount = blockCount;
+        this.writeCache = writeCache;
+        this.syncExecutor = syncExecutor;
+        this.nativeFiles = nativeFiles;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long blockCount() {
+        return blockCount;
+    }
+
+    @Override
+    public boolean writeCacheEnabled() {
+        return writeCache;
+    }
+
+    @Override
+    public String productId() {
+        return "jtarget-file";
+    }
+
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
+        try {
+            int length = checkRange(lba, blocks);
+            dst.ensureWritable(length);
+            int writerIndex = dst.writerIndex();
+            long position = lba * blockSize;
+            if (dst.nioBufferCount() > 0) {
+                for (ByteBuffer part : dst.nioBuffers(writerIndex, length)) {
+                    position += readFully(part, position);
+                }
+            } else {
+                // No NIO view shares this buffer's memory: read into a temporary one and copy.
+                ByteBuffer tmp = ByteBuffer.allocate(length);
+                readFully(tmp, position);
+                dst.setBytes(writerIndex, tmp.flip());
+            }
+            dst.writerIndex(writerIndex + length);
+            return DONE;
+        } catch (BackstoreException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(ioFailure(SenseReason.UNRECOVERED_READ_ERROR, "read", lba, e));
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> write(long lba, ByteBuf src, boolean fua) {
+        try {
+            int length = src.readableBytes();
+            if (length % blockSize != 0) {
+                throw new BackstoreException(SenseReason.INVALID_FIELD_IN_CDB,
+                        "write length: " + length + " (expected: a multiple of " + blockSize + ")");
+            }
+            checkRange(lba, length / blockSize);
+            long position = lba * blockSize;
+            for (ByteBuffer part : src.nioBuffers(src.readerIndex(), length)) {
+                while (part.hasRemaining()) {
+                    position += channel.write(part, position);
+                }
+            }
+        } catch (BackstoreException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(ioFailure(SenseReason.WRITE_ERROR, "write", lba, e));
+        }
+        // FUA (SBC-3 5.39): durable before completion. Without the write cache every write is FUA.
+        return fua || !writeCache ? force() : DONE;
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        return force();
+    }
+
+    @Override
+    public Optional<ThinProvisioning> thinProvisioning() {
+        return nativeFiles == null ? Optional.empty() : Optional.of(new Thin());
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            LOG.warn("backstore {}: flush on close of {} failed", name, path, e);
+        }
+        try {
+            channel.close(); // releases the file lock
+        } catch (IOException e) {
+            LOG.warn("backstore {}: close of {} failed", name, path, e);
+        }
+        if (nativeFiles != null) {
+            nativeFiles.close();
+        }
+    }
+
+    private CompletableFuture<Void> force() {
+        CompletableFuture<Void> result;
+        synchronized (forceLock) {
+            if (queuedForce != null) {
+                return queuedForce;
+            }
+            result = new CompletableFuture<>();
+            queuedForce = result;
+        }
+        try {
+            syncExecutor.execute(() -> {
+                synchronized (forceLock) {
+                    if (queuedForce == result) {
+                        queuedForce = null; // later flushes need a later force
+                    }
+                }
+                try {
+                    channel.force(false);
+                    result.complete(null);
+                } catch (IOException e) {
+                    result.completeExceptionally(ioFailure(SenseReason.WRITE_ERROR, "flush", -1, e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            synchronized (forceLock) {
+                if (queuedForce == result) {
+                    queuedForce = null;
+                }
+            }
+            result.completeExceptionally(new BackstoreException(SenseReason.LOGICAL_UNIT_NOT_READY,
+                    "backstore " + name + ": provider is stopping", e));
+        }
+        return result;
+    }
+
+    /** Reads until {@code dst} is full; bytes past the end of a short file read as zeros. */
+    private int readFully(ByteBuffer dst, long position) throws IOException {
+        int length = dst.remaining();
+        long p = position;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, p);
+            if (n < 0) {
+                while (dst.hasRemaining()) {
+                    ByteBuffer zeros = ZEROS.duplicate();
+                    zeros.limit(Math.min(zeros.capacity(), dst.remaining()));
+                    dst.put(zeros);
+                }
+                break;
+            }
+            p += n;
+        }
+        return length;
+    }
+
+    private int checkRange(long lba, long blocks) throws BackstoreException {
+        if (lba < 0 || blocks < 0 || lba > blockCount - blocks) {
+            throw new BackstoreException(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE,
+                    "lba: " + lba + " + " + blocks + " blocks (expected: <= " + blockCount + ")");
+        }
+        if (blocks > Integer.MAX_VALUE / blockSize) {
+            throw new BackstoreException(SenseReason.INVALID_FIELD_IN_CDB,
+                    "blocks: " + blocks + " (expected: <= " + Integer.MAX_VALUE / blockSize + ")");
+        }
+        return (int) blocks * blockSize;
+    }
+
+    private BackstoreException ioFailure(SenseReason reason, String op, long lba, IOException e) {
+        if (e instanceof ClosedByInterruptException) {
+            // An interrupt closes a FileChannel for every thread; reopen it so that only this command fails.
+            reopen();
+            reason = SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE;
+        }
+        LOG.warn("backstore {}: {} at lba {} of {} failed: {}", name, op, lba, path, e.toString());
+        return new BackstoreException(reason, "backstore " + name + ": " + op + " failed: " + e.getMessage(), e);
+    }
+
+    private synchronized void reopen() {
+        if (channel.isOpen()) {
+            return;
+        }
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel.tryLock();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("backstore {}: cannot reopen {}", name, path, e);
+        }
+    }
+
+    /** Hole punching and SEEK_DATA/SEEK_HOLE (SBC-3 4.7 logical block provisioning). */
+    private final class Thin implements ThinProvisioning {
+        @Override
+        public CompletionStage<Void> unmap(long lba, long blocks) {
+            try {
+                if (lba < 0 || blocks < 0 || lba > blockCount - blocks) {
+                    throw new BackstoreException(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE,
+                            "lba: " + lba + " + " + blocks + " blocks (expected: <= " + blockCount + ")");
+                }
+                if (blocks == 0) {
+                    return DONE;
+                }
+                nativeFiles.punchHole(lba * blockSize, blocks * blockSize);
+                return DONE;
+            } catch (BackstoreException e) {
+                return CompletableFuture.failedFuture(e);
+            } catch (IOException e) {
+                return CompletableFuture.failedFuture(ioFailure(SenseReason.WRITE_ERROR, "unmap", lba, e));
+            }
+        }
+
+        @Override
+        public long extent(long lba) {
+            if (lba < 0 || lba >= blockCount) {
+                throw new IllegalArgumentException("lba: " + lba + " (expected: < " + blockCount + ")");
+            }
+            long remaining = blockCount - lba;
+            long offset = lba * blockSize;
+            try {
+                long data = nativeFiles.nextData(offset);
+                if (data < 0 || data >= blockCount * blockSize) {
+                    return -remaining; // a hole (or end of a short file) up to the last block
+                }
+                if (data > offset) {
+                    return -Math.max(1, Math.min(remaining, (data - offset) / blockSize));
+                }
+                long hole = nativeFiles.nextHole(offset);
+                long mapped = hole < 0 ? remaining : (hole - offset + blockSize - 1) / blockSize;
+                return Math.max(1, Math.min(remaining, mapped));
+            } catch (IOException e) {
+                LOG.debug("backstore {}: extent at lba {}: {}", name, lba, e.toString());
+                return remaining; // cannot tell: report mapped, as the SPI allows
+            }
+        }
+    }
+}
