@@ -1,0 +1,108 @@
+package org.jtarget.systests;
+
+import static org.jtarget.systests.JtargetInstance.DEFAULT_IQN;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * CHAP (RFC 7143 §12.1.3) on a target built at run time through {@code bin/jtarget exec}: a TPG with
+ * {@code authentication=chap}, no demo mode, and one ACL with secrets. libiscsi logs in with the
+ * credentials in the URL ({@code iscsi://user%secret@host:port/iqn/lun}).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ChapIT {
+    private static final String IQN = "iqn.2026-11.org.jtarget:chap";
+    private static final String INITIATOR = "iqn.2026-11.org.jtarget:systests-chap";
+    private static final String USER = "chapuser";
+    private static final String SECRET = "jtargetSecret12"; // 15 bytes: within what every initiator accepts (12-16)
+
+    private JtargetInstance jtarget;
+    private String portal;
+
+    @BeforeAll
+    void start() throws Exception {
+        jtarget = JtargetInstance.create("chap");
+        jtarget.start();
+        portal = "127.0.0.1:" + JtargetInstance.freePort();
+        jtarget.execOk("backstore:create chapdisk memory size=64M");
+        jtarget.execOk("target:create " + IQN);
+        jtarget.execOk("tpg:create " + IQN + " 1");
+        jtarget.execOk("lun:add " + IQN + " 1 0 chapdisk");
+        jtarget.execOk("tpg:set " + IQN + " 1 generate_node_acls false");
+        jtarget.execOk("tpg:set " + IQN + " 1 authentication chap");
+        jtarget.execOk("acl:add " + IQN + " 1 " + INITIATOR);
+        jtarget.execOk("acl:chap " + IQN + " 1 " + INITIATOR + " " + USER + " " + SECRET);
+        jtarget.execOk("portal:add " + IQN + " 1 " + portal); // last: it serves only once fully configured
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (jtarget != null) {
+            jtarget.stop();
+        }
+    }
+
+    @BeforeEach
+    void needsIscsiInq() {
+        Cmd.assumeInstalled("iscsi-inq", "libiscsi-bin");
+    }
+
+    private Cmd.Result inquiry(String initiator, String credentials) {
+        return Cmd.run("iscsi-inq", "-i", initiator, "iscsi://" + credentials + portal + "/" + IQN + "/0");
+    }
+
+    @Test
+    void theRightSecretLogsIn() {
+        Cmd.Result r = inquiry(INITIATOR, USER + "%" + SECRET + "@");
+        assertTrue(r.ok(), r::describe);
+        assertTrue(r.out().contains("Peripheral Device Type:DIRECT_ACCESS"), r::describe);
+    }
+
+    @Test
+    void aWrongSecretIsRefused() {
+        Cmd.Result r = inquiry(INITIATOR, USER + "%" + "wrongSecret1234" + "@");
+        assertNotEquals(0, r.exit(), r::describe);
+        assertFalse(r.out().contains("DIRECT_ACCESS"), r::describe);
+    }
+
+    @Test
+    void aWrongUserIsRefused() {
+        Cmd.Result r = inquiry(INITIATOR, "someoneelse%" + SECRET + "@");
+        assertNotEquals(0, r.exit(), r::describe);
+    }
+
+    @Test
+    void noCredentialsAreRefused() {
+        Cmd.Result r = inquiry(INITIATOR, "");
+        assertNotEquals(0, r.exit(), r::describe);
+    }
+
+    @Test
+    void anInitiatorWithoutAnAclIsRefusedEvenWithTheSecret() {
+        Cmd.Result r = inquiry("iqn.2026-11.org.jtarget:not-in-the-acl", USER + "%" + SECRET + "@");
+        assertNotEquals(0, r.exit(), r::describe);
+    }
+
+    @Test
+    void theDefaultTargetStaysOpenWithoutChap() {
+        Cmd.Result r = Cmd.run("iscsi-inq", "-i", INITIATOR, jtarget.url(0));
+        assertTrue(r.ok(), r::describe);
+    }
+
+    @Test
+    void listingsNeverShowTheSecret() {
+        String acls = jtarget.execOk("acl:list " + IQN + " 1");
+        assertTrue(acls.contains(INITIATOR), () -> "acl:list printed:\n" + acls);
+        assertFalse(acls.contains(SECRET), () -> "acl:list shows the secret:\n" + acls);
+        String show = jtarget.execOk("target:show " + IQN);
+        assertFalse(show.contains(SECRET), () -> "target:show shows the secret:\n" + show);
+        assertFalse(jtarget.execOk("target:show " + DEFAULT_IQN).contains(SECRET));
+    }
+}
