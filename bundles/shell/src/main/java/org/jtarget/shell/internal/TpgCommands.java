@@ -1,0 +1,71 @@
+package org.jtarget.shell.internal;
+
+import java.util.Locale;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.annotations.GogoCommand;
+import org.jtarget.api.TargetService;
+import org.jtarget.api.TpgInfo;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** {@code tpg:*}: target portal groups (LIO's $WWN/tpgt_$TAG) and their attributes. */
+@Component(service = TpgCommands.class)
+@GogoCommand(scope = "tpg", function = {"create", "delete", "set", "unset"})
+public final class TpgCommands {
+    private final TargetService service;
+
+    @Activate
+    public TpgCommands(@Reference TargetService service) {
+        this.service = service;
+    }
+
+    @Descriptor("creates a TPG (no portal, LUN or ACL yet)")
+    public void create(@Descriptor("target name") String target, @Descriptor("TPG tag, 1..65535") String tag) {
+        int t = Args.tag(tag);
+        TpgInfo tpg = Args.call(() -> service.createTpg(target, t));
+        System.out.println("Created TPG " + tpg.tag() + " of " + target);
+    }
+
+    @Descriptor("deletes a TPG with its portals, LUN mappings and ACLs; its sessions are closed")
+    public void delete(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag) {
+        int t = Args.tag(tag);
+        Args.run(() -> service.deleteTpg(target, t));
+        System.out.println("Deleted TPG " + t + " of " + target);
+    }
+
+    @Descriptor("sets a TPG attribute: generate_node_acls (true: any initiator may log in), authentication"
+            + " (none or chap), or a fabric parameter such as iscsi.MaxRecvDataSegmentLength")
+    public void set(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
+                    @Descriptor("attribute name") String key, @Descriptor("attribute value") String value) {
+        int t = Args.tag(tag);
+        String v = normalize(key, value);
+        Args.run(() -> service.setTpgAttribute(target, t, key, v));
+        System.out.println("TPG " + t + " of " + target + ": " + key + " = " + Args.shown(key, v));
+    }
+
+    @Descriptor("removes a TPG attribute so that its default applies again")
+    public void unset(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
+                      @Descriptor("attribute name") String key) {
+        int t = Args.tag(tag);
+        Args.run(() -> service.setTpgAttribute(target, t, key, null));
+        System.out.println("TPG " + t + " of " + target + ": " + key + " back to its default");
+    }
+
+    /** Checks the values of the attributes the core defines; fabric parameters are the fabric's to check. */
+    static String normalize(String key, String value) {
+        switch (key) {
+            case TargetService.ATTR_GENERATE_NODE_ACLS:
+                return Args.bool(key, value);
+            case TargetService.ATTR_AUTHENTICATION: {
+                String v = value.toLowerCase(Locale.ROOT);
+                if (!v.equals("none") && !v.equals("chap")) {
+                    throw new CommandFailure(key + ": " + value + " (expected none or chap)");
+                }
+                return v;
+            }
+            default:
+                return value;
+        }
+    }
+}
