@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test.sh - run every jtarget test: unit tests, pax-exam itests and the real-initiator systests
+# (mvn -B install), then the libiscsi conformance suite against a freshly started distribution.
+# On Debian, first installs what the tests need when it is missing (apt-get; sudo when not root):
+# libiscsi-bin qemu-utils qemu-block-extra tgt, and a JDK (17+) and Maven.
+# Prints per-stage results, the conformance per-family table, and last a line "N passed, N failed, ...".
+# Exit: 0 when every Maven test passed and the conformance gate (systests/conformance/min-passed) is met.
+# Env: MVN_ARGS extra Maven arguments (e.g. -o), NO_INSTALL=1 skips the package step,
+#      MVN_TIMEOUT (default 2700 s) and CONFORMANCE_TIMEOUT (default 1800 s) bound the two stages.
+set -uo pipefail
+cd "$(dirname "$0")" || exit 2
+ROOT=$(pwd)
+T0=$SECONDS
+log() { printf '== test.sh [%4ds] %s\n' $((SECONDS - T0)) "$*"; }
+
+# --- 1. packages -----------------------------------------------------------------------------------
+install_missing() {
+  local pkgs=()
+  command -v iscsi-test-cu >/dev/null && command -v iscsi-inq >/dev/null || pkgs+=(libiscsi-bin)
+  command -v qemu-io >/dev/null && command -v qemu-img >/dev/null || pkgs+=(qemu-utils)
+  # the iscsi block driver is a loadable module from qemu-block-extra
+  if ! { command -v qemu-img >/dev/null && qemu-img --help 2>/dev/null | grep -qw iscsi; }; then pkgs+=(qemu-block-extra); fi
+  command -v tgtd >/dev/null || pkgs+=(tgt)
+  command -v java >/dev/null || pkgs+=(default-jdk-headless)
+  command -v mvn >/dev/null || pkgs+=(maven)
+  [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
+  if [ "${NO_INSTALL:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
+    log "packages: missing ${pkgs[*]} (not installing; tests needing them are skipped)"; return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { log "packages: missing ${pkgs[*]}, not root and no sudo: install them first"; return 1; }
+    sudo=(sudo)
+  fi
+  log "packages: installing ${pkgs[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${pkgs[@]}" >/dev/null ||
+    { log "packages: apt-get failed"; return 1; }
+}
+install_missing || exit 2
+command -v mvn >/dev/null && command -v java >/dev/null || { log "java and mvn are required"; exit 2; }
+jv=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+[ "${jv%%.*}" -ge 17 ] 2>/dev/null || { log "Java 17 or later required (found: ${jv:-none}); set JAVA_HOME"; exit 2; }
+
+# --- 2. Maven: unit tests, itests, systests ------------------------------------------------------------
+mkdir -p target
+log "maven: mvn -B install ${MVN_ARGS:-} (log: target/test-mvn.log)"
+# shellcheck disable=SC2086
+timeout -k 30 "${MVN_TIMEOUT:-2700}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log |
+  grep -E --line-buffered '^\[(ERROR|WARNING)\] (Tests run|Failed|Errors|Tests in error|  )|Reactor Summary|SUCCESS \[|FAILURE \[|SKIPPED$|^\[INFO\] BUILD|Tests run:.*Fail.*[1-9].*- in |Skipped: [1-9].*- in '
+mvn_rc=${PIPESTATUS[0]}
+# module totals are the "Tests run:" lines without "Time elapsed" (those are per class)
+read -r m_run m_fail m_err m_skip < <(grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$' target/test-mvn.log |
+  awk -F'[:,] *' '{ r += $2; f += $4; e += $6; s += $8 } END { print r + 0, f + 0, e + 0, s + 0 }')
+m_failed=$((m_fail + m_err)) m_passed=$((m_run - m_fail - m_err - m_skip))
+if [ "$mvn_rc" -eq 0 ]; then mvn_line="maven: $m_passed passed, $m_failed failed, $m_skip skipped (BUILD SUCCESS)"
+elif [ "$mvn_rc" -eq 124 ] || [ "$mvn_rc" -eq 137 ]; then mvn_line="maven: TIMEOUT after ${MVN_TIMEOUT:-2700}s; $m_passed passed, $m_failed failed so far"
+else mvn_line="maven: BUILD FAILED (exit $mvn_rc); $m_passed passed, $m_failed failed, $m_skip skipped"; fi
+log "$mvn_line"
+# a build that failed without a failing test (compile error, plugin failure) still counts as one failure
+[ "$mvn_rc" -ne 0 ] && [ "$m_failed" -eq 0 ] && m_failed=1
+
+# --- 3. libiscsi conformance against a freshly started distribution ----------------------------------
+c_passed=0 c_failed=0 c_skipped=0 c_rc=2 c_line="conformance: not run"
+if [ -x distribution/target/jtarget/bin/jtarget ]; then
+  log "conformance: systests/conformance/conformance.sh (results: systests/target/conformance/)"
+  TIMEOUT=${CONFORMANCE_TIMEOUT:-1800} systests/conformance/conformance.sh
+  c_rc=$?
+  if [ -s systests/target/conformance/summary.txt ]; then
+    c_line=$(cat systests/target/conformance/summary.txt)
+    read -r c_passed c_failed c_skipped < <(sed -E 's/^conformance: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' \
+      systests/target/conformance/summary.txt)
+  else
+    c_line="conformance: FAILED to run (exit $c_rc)"
+  fi
+else
+  c_line="conformance: not run: no distribution/target/jtarget/bin/jtarget (the build failed)"
+fi
+
+# --- summary -------------------------------------------------------------------------------------------
+echo
+log "summary (after $((SECONDS - T0)) s)"
+echo "  $mvn_line"
+echo "  $c_line"
+status=OK
+[ "$mvn_rc" -ne 0 ] && status=FAILED
+[ "$c_rc" -ne 0 ] && status=FAILED
+echo "$((m_passed + c_passed)) passed, $((m_failed + c_failed)) failed, $((m_skip + c_skipped)) skipped" \
+     "(conformance failures within the gate do not fail the run) - $status"
+[ "$status" = OK ]
