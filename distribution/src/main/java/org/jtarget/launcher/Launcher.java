@@ -40,13 +40,13 @@ import sun.misc.Signal;
  * <p>bin/jtarget sets {@code jtarget.home} and {@code jtarget.dist} (absolute paths),
  * {@code felix.config.properties} and {@code felix.system.properties}.
  *
- * <p>Exit status: 0 after a clean stop, 1 on a startup failure, 3 if another instance holds the home.
+ * <p>Exit status: 0 after a clean stop, 1 on a startup failure, 4 if another instance holds the home.
  */
 public final class Launcher {
 
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;
-    static final int EXIT_LOCKED = 3;
+    static final int EXIT_LOCKED = 4;
     static final int LOG_GENERATIONS = 5;
     static final String BOOT_DIR_PROP = "jtarget.boot.dir";
     static final String AUTO_START_1 = AutoProcessor.AUTO_START_PROP + ".1";
