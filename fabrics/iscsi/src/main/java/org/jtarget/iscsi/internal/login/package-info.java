@@ -1,0 +1,2 @@
+/** iSCSI fabric internals: login (RFC 7143). */
+package org.jtarget.iscsi.internal.login;

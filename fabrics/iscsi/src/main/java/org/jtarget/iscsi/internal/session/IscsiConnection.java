@@ -1,0 +1,608 @@
+package org.jtarget.iscsi.internal.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jtarget.iscsi.internal.codec.ConnectionSettings;
+import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
+import org.jtarget.iscsi.internal.login.LoginNegotiator;
+import org.jtarget.iscsi.internal.login.LoginReply;
+import org.jtarget.iscsi.internal.login.LoginStatus;
+import org.jtarget.iscsi.internal.pdu.DataOut;
+import org.jtarget.iscsi.internal.pdu.IscsiPdu;
+import org.jtarget.iscsi.internal.pdu.LoginRequest;
+import org.jtarget.iscsi.internal.pdu.LoginResponse;
+import org.jtarget.iscsi.internal.pdu.LogoutRequest;
+import org.jtarget.iscsi.internal.pdu.LogoutResponse;
+import org.jtarget.iscsi.internal.pdu.MalformedPdu;
+import org.jtarget.iscsi.internal.pdu.NopIn;
+import org.jtarget.iscsi.internal.pdu.NopOut;
+import org.jtarget.iscsi.internal.pdu.Reject;
+import org.jtarget.iscsi.internal.pdu.ScsiCommand;
+import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
+import org.jtarget.iscsi.internal.pdu.TaskManagementRequest;
+import org.jtarget.iscsi.internal.pdu.TaskManagementResponsePdu;
+import org.jtarget.iscsi.internal.pdu.TextRequest;
+import org.jtarget.iscsi.internal.pdu.TextResponse;
+import org.jtarget.iscsi.internal.text.SessionParameters;
+import org.jtarget.iscsi.internal.text.TextCodec;
+import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.scsi.TaskManagementFunction;
+import org.jtarget.scsi.TaskManagementResponse;
+import org.jtarget.spi.fabric.FabricException;
+import org.jtarget.spi.fabric.ScsiSession;
+import org.jtarget.spi.fabric.TpgEndpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One iSCSI connection, and with MaxConnections=1 its session (RFC 7143): login through
+ * {@link LoginNegotiator}, then the full feature phase. Everything runs on the channel's event loop; nothing
+ * thrown here leaves the pipeline (a failure closes this connection only).
+ *
+ * <p>Command numbering (§4.2.2): non-immediate PDUs are executed in CmdSN order; PDUs ahead of ExpCmdSN wait,
+ * PDUs outside the window are dropped. MaxCmdSN = ExpCmdSN + {@value #WINDOW} - 1 - commands in flight, so an
+ * initiator never has more than {@value #WINDOW} commands queued here.
+ */
+public final class IscsiConnection extends ChannelInboundHandlerAdapter {
+    /** Command window (§4.2.2.1). */
+    static final int WINDOW = 128;
+    private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
+
+    private final FabricContext fabric;
+    private final ConnectionSettings settings;
+    private final InetSocketAddress localOverride;
+    private ChannelHandlerContext ctx;
+    private InetSocketAddress local;
+
+    private LoginNegotiator login;
+    private boolean loginStarted;
+    private int statSn = 1;
+    private int expCmdSn;
+    private int inFlight;
+    private int nextTtt = 1;
+
+    private SessionParameters parameters;
+    private boolean discovery;
+    private TpgEndpoint tpg;
+    private String initiatorName;
+    private String identity;
+    private int tsih;
+    private int cid;
+    private volatile ScsiSession scsi;
+    private boolean closed;
+
+    private final IntObjectMap<IscsiTask> tasks = new IntObjectHashMap<>();
+    private final Map<Integer, IscsiPdu> waiting = new HashMap<>();
+    private final Map<Integer, ByteBuf> textContinuations = new HashMap<>();
+
+    /**
+     * @param localOverride the portal address to report and look targets up by, or null for the channel's own
+     *                      local address (tests on EmbeddedChannel pass one)
+     */
+    public IscsiConnection(FabricContext fabric, ConnectionSettings settings, InetSocketAddress localOverride) {
+        this.fabric = fabric;
+        this.settings = settings;
+        this.localOverride = localOverride;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        local = localOverride != null ? localOverride
+                : ctx.channel().localAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
+        login = new LoginNegotiator(fabric.core(), fabric.fabricName(), local, fabric.random(), LOG::info);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (closed) {
+                return;
+            }
+            if (msg instanceof MalformedPdu bad) {
+                onMalformed(bad);
+            } else if (!(msg instanceof IscsiPdu pdu)) {
+                LOG.warn("unexpected message {}", msg);
+            } else if (login != null) {
+                onLoginPhase(pdu);
+            } else {
+                onFullFeature(pdu);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), e.toString(), e);
+            close();
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.flush();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cleanUp();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        close();
+    }
+
+    // ---- login (RFC 7143 §6.3, §11.12) ----
+
+    private void onLoginPhase(IscsiPdu pdu) {
+        if (!(pdu instanceof LoginRequest request)) {
+            LOG.info("{} before login completed: closing", pdu.opcode());
+            close(); // §6.3: only Login Requests before the full feature phase
+            return;
+        }
+        if (!loginStarted) {
+            loginStarted = true;
+            expCmdSn = request.cmdSn();
+            if (request.tsih() != 0) {
+                // Adding a connection to a session: MaxConnections=1 here. Drop what is left of the old session
+                // (ERL 0 recovery) and say it does not exist, so the initiator logs in afresh with TSIH 0.
+                IscsiConnection old = fabric.registry().byTsih(request.tsih());
+                if (old != null && old.matches(request.isid())) {
+                    old.terminate();
+                }
+                sendLoginResponse(request, new LoginReply(false, request.csg(), request.nsg(),
+                        LoginStatus.SESSION_DOES_NOT_EXIST, List.of(), false));
+                return;
+            }
+        }
+        LoginReply reply = login.process(request);
+        if (reply.complete()) {
+            LoginStatus status = enterFullFeaturePhase();
+            if (status != LoginStatus.SUCCESS) {
+                reply = new LoginReply(false, request.csg(), request.nsg(), status, List.of(), false);
+            }
+        }
+        sendLoginResponse(request, reply);
+        if (reply.complete()) {
+            // §13.1, §13.12: digests and the new limits apply from the next PDU on.
+            settings.headerDigest(parameters.headerDigest());
+            settings.dataDigest(parameters.dataDigest());
+            settings.maxRecvDataSegmentLength(parameters.targetMaxRecvDataSegmentLength());
+            login = null;
+        }
+    }
+
+    private void sendLoginResponse(LoginRequest request, LoginReply reply) {
+        ByteBuf text = TextCodec.encode(ctx.alloc(), reply.keys());
+        LoginResponse response = new LoginResponse(reply.transit(), false, reply.csg(), reply.nsg(), 0, 0,
+                request.isid(), reply.complete() ? tsih : 0, request.itt(), nextStatSn(), expCmdSn, maxCmdSn(),
+                reply.status().statusClass(), reply.status().detail(), text);
+        if (reply.failed()) {
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            closed = true;
+        } else {
+            ctx.writeAndFlush(response, ctx.voidPromise());
+        }
+    }
+
+    private LoginStatus enterFullFeaturePhase() {
+        parameters = login.parameters();
+        discovery = login.discovery();
+        tpg = login.tpg();
+        initiatorName = login.initiatorName();
+        cid = login.cid();
+        tsih = fabric.registry().allocateTsih(this);
+        if (discovery) {
+            return LoginStatus.SUCCESS;
+        }
+        identity = initiatorName + ",i,0x" + Long.toHexString(login.isid()) + "," + tpg.targetName() + ",t,"
+                + tpg.tag();
+        IscsiConnection old = fabric.registry().register(identity, this);
+        if (old != null) { // §6.3.5 session reinstatement: the new login replaces the old session
+            LOG.info("reinstating session {} (TSIH {} replaces {})", identity, tsih, old.tsih);
+            old.terminate();
+        }
+        try {
+            scsi = fabric.core().openSession(tpg, new IscsiFabricSession(initiatorName, login.isid(), this));
+            return LoginStatus.SUCCESS;
+        } catch (FabricException e) {
+            LOG.info("login of {} to {} refused by the core: {}", initiatorName, tpg.targetName(), e.getMessage());
+            return LoginStatus.AUTHORIZATION_FAILURE;
+        } catch (RuntimeException e) {
+            LOG.warn("login of {} to {} failed in the core", initiatorName, tpg.targetName(), e);
+            return LoginStatus.TARGET_ERROR;
+        }
+    }
+
+    boolean matches(long isid) {
+        return login == null && identity != null && identity.contains(",i,0x" + Long.toHexString(isid) + ",");
+    }
+
+    // ---- full feature phase ----
+
+    private void onFullFeature(IscsiPdu pdu) {
+        switch (pdu.opcode()) {
+            case DATA_OUT:
+                onDataOut((DataOut) pdu);
+                return;
+            case SCSI_COMMAND:
+            case NOP_OUT:
+            case TASK_MANAGEMENT_REQUEST:
+            case TEXT_REQUEST:
+            case LOGOUT_REQUEST:
+                break;
+            case SNACK_REQUEST: // ErrorRecoveryLevel=0 (§13.20): no SNACK support
+                reject(Reject.COMMAND_NOT_SUPPORTED, pdu);
+                return;
+            default:
+                reject(Reject.PROTOCOL_ERROR, pdu);
+                return;
+        }
+        if (pdu.immediate() || (pdu instanceof NopOut n && n.itt() == IscsiPdu.RESERVED_TAG)) {
+            execute(pdu);
+            return;
+        }
+        int cmdSn = cmdSnOf(pdu);
+        if (cmdSn == expCmdSn) {
+            expCmdSn++;
+            execute(pdu);
+            IscsiPdu next;
+            while (!closed && (next = waiting.remove(expCmdSn)) != null) {
+                expCmdSn++;
+                try {
+                    execute(next);
+                } finally {
+                    ReferenceCountUtil.release(next);
+                }
+            }
+        } else if (serialGreater(cmdSn, expCmdSn) && !serialGreater(cmdSn, maxCmdSn())
+                && !waiting.containsKey(cmdSn)) {
+            waiting.put(cmdSn, (IscsiPdu) ReferenceCountUtil.retain(pdu));
+        } else {
+            LOG.debug("dropping {} with CmdSN {} outside [{}, {}]", pdu.opcode(), cmdSn, expCmdSn, maxCmdSn());
+        }
+    }
+
+    private static int cmdSnOf(IscsiPdu pdu) {
+        if (pdu instanceof ScsiCommand c) {
+            return c.cmdSn();
+        } else if (pdu instanceof NopOut n) {
+            return n.cmdSn();
+        } else if (pdu instanceof TaskManagementRequest t) {
+            return t.cmdSn();
+        } else if (pdu instanceof TextRequest t) {
+            return t.cmdSn();
+        }
+        return ((LogoutRequest) pdu).cmdSn();
+    }
+
+    /** RFC 1982 serial number arithmetic with SERIAL_BITS = 32 (§4.2.2.1). */
+    static boolean serialGreater(int a, int b) {
+        return a != b && (a - b) > 0;
+    }
+
+    private void execute(IscsiPdu pdu) {
+        if (pdu instanceof ScsiCommand c) {
+            onScsiCommand(c);
+        } else if (pdu instanceof NopOut n) {
+            onNopOut(n);
+        } else if (pdu instanceof TaskManagementRequest t) {
+            onTaskManagement(t);
+        } else if (pdu instanceof TextRequest t) {
+            onText(t);
+        } else if (pdu instanceof LogoutRequest l) {
+            onLogout(l);
+        }
+    }
+
+    private void onScsiCommand(ScsiCommand command) {
+        if (discovery) { // §6.3: discovery sessions carry Text and Logout only
+            reject(Reject.PROTOCOL_ERROR, command);
+            return;
+        }
+        if (tasks.containsKey(command.itt())) {
+            reject(Reject.TASK_IN_PROGRESS, command);
+            return;
+        }
+        int immediate = command.data().readableBytes();
+        if (immediate > 0 && (!parameters.immediateData() || immediate > parameters.firstBurstLength()
+                || immediate > command.expectedDataLength())) { // §13.11, §13.14
+            reject(Reject.PROTOCOL_ERROR, command);
+            return;
+        }
+        IscsiTask task = new IscsiTask(this, command, parameters);
+        tasks.put(task.itt(), task);
+        if (task.countsAgainstWindow()) {
+            inFlight++;
+        }
+        try {
+            scsi.submit(task);
+        } catch (RuntimeException e) {
+            LOG.warn("core failed to accept {}", task, e);
+            if (tasks.remove(task.itt()) == task) {
+                task.connectionLost();
+                if (task.countsAgainstWindow()) {
+                    inFlight--;
+                }
+                send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.TARGET_FAILURE,
+                        ScsiStatus.GOOD.code(), command.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0, null));
+            }
+        }
+    }
+
+    private void onDataOut(DataOut pdu) {
+        IscsiTask task = tasks.get(pdu.itt());
+        if (task == null) {
+            LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
+            return;
+        }
+        String problem = task.onDataOut(pdu);
+        if (problem != null) { // ERL 0: a data sequence error ends the connection (§7.1.4, §7.12)
+            LOG.info("protocol error from {}: {}", initiatorName, problem);
+            reject(Reject.PROTOCOL_ERROR, pdu);
+            close();
+        }
+    }
+
+    private void onNopOut(NopOut ping) {
+        if (ping.itt() == IscsiPdu.RESERVED_TAG) {
+            return; // an answer to our NOP-In, or a ping that wants none (§11.18)
+        }
+        ByteBuf echo = ping.data();
+        int length = Math.min(echo.readableBytes(), parameters.initiatorMaxRecvDataSegmentLength());
+        send(new NopIn(ping.lun(), ping.itt(), IscsiPdu.RESERVED_TAG, nextStatSn(), expCmdSn, maxCmdSn(),
+                echo.retainedSlice(echo.readerIndex(), length)));
+        flush();
+    }
+
+    private void onTaskManagement(TaskManagementRequest request) {
+        TaskManagementFunction function = TaskManagementFunction.fromCode(request.function());
+        if (discovery) {
+            reject(Reject.PROTOCOL_ERROR, request);
+            return;
+        }
+        if (function == null) {
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_NOT_SUPPORTED);
+            return;
+        }
+        if (function == TaskManagementFunction.TASK_REASSIGN) { // ERL 0 (§11.5.1)
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
+            return;
+        }
+        scsi.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
+                .whenComplete((response, failure) -> runOnLoop(() -> {
+                    if (failure != null) {
+                        LOG.warn("task management {} failed", function, failure);
+                    }
+                    sendTaskManagementResponse(request.itt(),
+                            response != null ? response : TaskManagementResponse.FUNCTION_REJECTED);
+                }));
+    }
+
+    private void sendTaskManagementResponse(int itt, TaskManagementResponse response) {
+        if (closed) {
+            return;
+        }
+        send(new TaskManagementResponsePdu(response.code(), itt, nextStatSn(), expCmdSn, maxCmdSn()));
+        flush();
+    }
+
+    private void onText(TextRequest request) {
+        if (request.ttt() != IscsiPdu.RESERVED_TAG) { // the initiator asks for the rest of a long answer
+            ByteBuf rest = textContinuations.remove(request.ttt());
+            if (rest == null) {
+                reject(Reject.INVALID_PDU_FIELD, request);
+            } else {
+                sendText(request, rest);
+            }
+            return;
+        }
+        Map<String, String> keys;
+        try {
+            keys = TextCodec.parse(request.data());
+        } catch (TextCodec.TextFormatException e) {
+            LOG.info("bad Text Request from {}: {}", initiatorName, e.getMessage());
+            reject(Reject.PROTOCOL_ERROR, request);
+            return;
+        }
+        List<Map.Entry<String, String>> answer = new ArrayList<>();
+        keys.forEach((key, value) -> {
+            if (key.equals("SendTargets")) {
+                answer.addAll(SendTargets.answer(discoverable(value), local));
+            } else if (!value.equals("NotUnderstood") && !value.equals("Irrelevant") && !value.equals("Reject")) {
+                answer.add(Map.entry(key, "NotUnderstood"));
+            }
+        });
+        sendText(request, TextCodec.encode(ctx.alloc(), answer));
+    }
+
+    /** §13.3: All, one target name, or (normal sessions only) empty for the session's own target. */
+    private List<TpgEndpoint> discoverable(String value) {
+        List<TpgEndpoint> all = fabric.core().discover(fabric.fabricName(), local, initiatorName);
+        if (value.equals("All")) {
+            return all;
+        }
+        String wanted = value.isEmpty() && tpg != null ? tpg.targetName() : value;
+        return all.stream().filter(t -> t.targetName().equals(wanted)).toList();
+    }
+
+    private void sendText(TextRequest request, ByteBuf text) {
+        int max = parameters.initiatorMaxRecvDataSegmentLength();
+        if (text.readableBytes() > max) { // §11.11.1: C bit and a TTT to fetch the rest
+            int ttt = nextTargetTransferTag();
+            ByteBuf chunk = text.readRetainedSlice(max);
+            textContinuations.put(ttt, text);
+            send(new TextResponse(false, true, request.lun(), request.itt(), ttt, nextStatSn(), expCmdSn, maxCmdSn(),
+                    chunk));
+        } else {
+            send(new TextResponse(true, false, request.lun(), request.itt(), IscsiPdu.RESERVED_TAG, nextStatSn(),
+                    expCmdSn, maxCmdSn(), text));
+        }
+        flush();
+    }
+
+    private void onLogout(LogoutRequest request) {
+        int response;
+        if (request.reason() == LogoutRequest.REMOVE_FOR_RECOVERY) {
+            response = LogoutResponse.RECOVERY_NOT_SUPPORTED; // ERL 0
+        } else if (request.reason() == LogoutRequest.CLOSE_CONNECTION && request.cid() != cid) {
+            response = LogoutResponse.CID_NOT_FOUND;
+        } else if (request.reason() == LogoutRequest.CLOSE_SESSION
+                || request.reason() == LogoutRequest.CLOSE_CONNECTION) {
+            response = LogoutResponse.SUCCESS;
+        } else {
+            reject(Reject.INVALID_PDU_FIELD, request);
+            return;
+        }
+        LogoutResponse pdu = new LogoutResponse(response, request.itt(), nextStatSn(), expCmdSn, maxCmdSn(), 0, 0);
+        if (response == LogoutResponse.SUCCESS) {
+            closed = true; // §11.14: the connection (and with it this session) ends after the response
+            ctx.writeAndFlush(pdu).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            send(pdu);
+            flush();
+        }
+    }
+
+    // ---- errors ----
+
+    private void onMalformed(MalformedPdu bad) {
+        LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), bad.message());
+        if (login != null) {
+            close(); // nothing to reject into during login (§6.3): drop the connection
+            return;
+        }
+        send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn, maxCmdSn(), 0, bad.data().retainedSlice()));
+        if (bad.fatal()) {
+            closed = true;
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            flush();
+        }
+    }
+
+    private void reject(int reason, IscsiPdu pdu) {
+        send(new Reject(reason, nextStatSn(), expCmdSn, maxCmdSn(), 0, IscsiPduEncoder.bhsOf(pdu)));
+        flush();
+    }
+
+    // ---- for tasks and the fabric ----
+
+    void runOnLoop(Runnable task) {
+        if (ctx.executor().inEventLoop()) {
+            task.run();
+        } else {
+            ctx.executor().execute(task);
+        }
+    }
+
+    SessionParameters parameters() {
+        return parameters;
+    }
+
+    ByteBufAllocator alloc() {
+        return ctx.alloc();
+    }
+
+    void send(IscsiPdu pdu) {
+        if (closed) {
+            ReferenceCountUtil.release(pdu);
+            return;
+        }
+        ctx.write(pdu, ctx.voidPromise());
+    }
+
+    void flush() {
+        if (!closed) {
+            ctx.flush();
+        }
+    }
+
+    int statSn() {
+        return statSn;
+    }
+
+    int nextStatSn() {
+        return statSn++;
+    }
+
+    int expCmdSn() {
+        return expCmdSn;
+    }
+
+    int maxCmdSn() {
+        return expCmdSn + WINDOW - 1 - inFlight;
+    }
+
+    int nextTargetTransferTag() {
+        int ttt = nextTtt++;
+        if (nextTtt == IscsiPdu.RESERVED_TAG) {
+            nextTtt = 1;
+        }
+        return ttt;
+    }
+
+    void taskFinished(IscsiTask task) {
+        if (tasks.get(task.itt()) == task) {
+            tasks.remove(task.itt());
+            if (task.countsAgainstWindow()) {
+                inFlight--;
+            }
+        }
+    }
+
+    /** Ends the connection from any thread (target-side close, reinstatement, fabric shutdown). */
+    void terminate() {
+        ScsiSession session = scsi;
+        Channel channel = ctx.channel();
+        if (session != null) {
+            scsi = null;
+            session.close();
+        }
+        channel.close();
+    }
+
+    private void close() {
+        closed = true;
+        ctx.close();
+    }
+
+    private void cleanUp() {
+        closed = true;
+        List<IscsiTask> lost = new ArrayList<>(tasks.values());
+        tasks.clear();
+        lost.forEach(IscsiTask::connectionLost);
+        waiting.values().forEach(ReferenceCountUtil::release);
+        waiting.clear();
+        textContinuations.values().forEach(ByteBuf::release);
+        textContinuations.clear();
+        ScsiSession session = scsi;
+        scsi = null;
+        if (session != null) {
+            try {
+                session.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing the SCSI session of {} failed", initiatorName, e);
+            }
+        }
+        fabric.registry().remove(identity, tsih, this);
+    }
+
+    @Override
+    public String toString() {
+        return "IscsiConnection[" + (identity != null ? identity : initiatorName) + ", tsih=" + tsih + "]";
+    }
+}

@@ -1,0 +1,2 @@
+/** iSCSI fabric internals: text (RFC 7143). */
+package org.jtarget.iscsi.internal.text;
