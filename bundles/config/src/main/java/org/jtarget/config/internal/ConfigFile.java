@@ -1,0 +1,292 @@
+package org.jtarget.config.internal;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import com.google.gson.Strictness;
+import com.google.gson.annotations.SerializedName;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jtarget.api.AclInfo;
+import org.jtarget.api.BackstoreInfo;
+import org.jtarget.api.Configuration;
+import org.jtarget.api.LunInfo;
+import org.jtarget.api.TargetInfo;
+import org.jtarget.api.TpgInfo;
+import org.jtarget.spi.fabric.ChapCredentials;
+
+/**
+ * The saved document, {@code conf/jtarget.json}: a versioned JSON tree a person can read and edit.
+ *
+ * <pre>
+ * { "version": 1,
+ *   "backstores": [ { "name": "default", "type": "file", "serial": "3f2a...",
+ *                     "parameters": { "file": "default.img", "size": "1G" } } ],
+ *   "targets": [ { "name": "iqn.2026-11.org.jtarget:default", "fabric": "iscsi",
+ *                  "tpgs": [ { "tag": 1, "attributes": { "authentication": "none", "generate_node_acls": "true" },
+ *                              "portals": [ "127.0.0.1:3260" ],
+ *                              "luns": [ { "lun": 0, "backstore": "default" } ],
+ *                              "acls": [ { "initiator": "iqn...", "chap": { "user": "u", "secret": "s" } } ] } ] } ] }
+ * </pre>
+ *
+ * Runtime state (online, sizes) is not saved. Maps are written sorted so that saves diff cleanly.
+ */
+final class ConfigFile {
+    static final int VERSION = 1;
+
+    /** The file cannot be used at all: not JSON, wrong shape or an unknown version. */
+    static final class UnreadableException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UnreadableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** What was read, and the entries it had to leave out (one line each). */
+    record Loaded(Configuration configuration, List<String> problems) {
+    }
+
+    private static final Gson GSON = new GsonBuilder()
+            .setPrettyPrinting()
+            .disableHtmlEscaping()
+            .setStrictness(Strictness.STRICT)
+            .create();
+
+    private ConfigFile() {
+    }
+
+    static Loaded read(Path file) throws IOException, UnreadableException {
+        Doc doc;
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            doc = GSON.fromJson(in, Doc.class);
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new UnreadableException("not a valid jtarget configuration: " + rootMessage(e), e);
+        }
+        if (doc == null) {
+            throw new UnreadableException("the file is empty", null);
+        }
+        if (doc.version == null || doc.version != VERSION) {
+            throw new UnreadableException("version: " + doc.version + " (expected " + VERSION + ")", null);
+        }
+        return toConfiguration(doc);
+    }
+
+    static void write(Path file, Configuration configuration) throws IOException {
+        Doc doc = toDoc(configuration);
+        AtomicFile.write(file, out -> {
+            GSON.toJson(doc, Doc.class, out);
+            out.write('\n');
+        });
+    }
+
+    static String toJson(Configuration configuration) {
+        return GSON.toJson(toDoc(configuration));
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    // ---- document shape (field names are the JSON keys) ----
+
+    static final class Doc {
+        Integer version;
+        List<BackstoreDoc> backstores;
+        List<TargetDoc> targets;
+    }
+
+    static final class BackstoreDoc {
+        String name;
+        String type;
+        String serial;
+        Map<String, String> parameters;
+    }
+
+    static final class TargetDoc {
+        String name;
+        String fabric;
+        List<TpgDoc> tpgs;
+    }
+
+    static final class TpgDoc {
+        Integer tag;
+        Map<String, String> attributes;
+        List<String> portals;
+        List<LunDoc> luns;
+        List<AclDoc> acls;
+    }
+
+    static final class LunDoc {
+        Integer lun;
+        String backstore;
+    }
+
+    static final class AclDoc {
+        String initiator;
+        ChapDoc chap;
+    }
+
+    static final class ChapDoc {
+        String user;
+        String secret;
+        @SerializedName("mutual_user")
+        String mutualUser;
+        @SerializedName("mutual_secret")
+        String mutualSecret;
+    }
+
+    // ---- Configuration -> document ----
+
+    private static Doc toDoc(Configuration c) {
+        Doc doc = new Doc();
+        doc.version = VERSION;
+        doc.backstores = new ArrayList<>();
+        for (BackstoreInfo b : c.backstores()) {
+            BackstoreDoc d = new BackstoreDoc();
+            d.name = b.name();
+            d.type = b.type();
+            d.serial = b.serial();
+            d.parameters = new TreeMap<>(b.parameters());
+            doc.backstores.add(d);
+        }
+        doc.targets = new ArrayList<>();
+        for (TargetInfo t : c.targets()) {
+            TargetDoc d = new TargetDoc();
+            d.name = t.name();
+            d.fabric = t.fabric();
+            d.tpgs = new ArrayList<>();
+            for (TpgInfo tpg : t.tpgs()) {
+                TpgDoc g = new TpgDoc();
+                g.tag = tpg.tag();
+                g.attributes = new TreeMap<>(tpg.attributes());
+                g.portals = tpg.portals();
+                g.luns = new ArrayList<>();
+                for (LunInfo l : tpg.luns()) {
+                    LunDoc ld = new LunDoc();
+                    ld.lun = l.lun();
+                    ld.backstore = l.backstore();
+                    g.luns.add(ld);
+                }
+                g.acls = new ArrayList<>();
+                for (AclInfo a : tpg.acls()) {
+                    AclDoc ad = new AclDoc();
+                    ad.initiator = a.initiator();
+                    if (a.chap() != null) {
+                        ad.chap = new ChapDoc();
+                        ad.chap.user = a.chap().user();
+                        ad.chap.secret = a.chap().secret();
+                        ad.chap.mutualUser = a.chap().mutualUser();
+                        ad.chap.mutualSecret = a.chap().mutualSecret();
+                    }
+                    g.acls.add(ad);
+                }
+                d.tpgs.add(g);
+            }
+            doc.targets.add(d);
+        }
+        return doc;
+    }
+
+    // ---- document -> Configuration, skipping (and naming) entries that are incomplete ----
+
+    private static Loaded toConfiguration(Doc doc) {
+        List<String> problems = new ArrayList<>();
+        List<BackstoreInfo> backstores = new ArrayList<>();
+        int i = 0;
+        for (BackstoreDoc b : nonNull(doc.backstores)) {
+            String where = "backstores[" + i++ + "]";
+            if (b == null || b.name == null || b.type == null) {
+                problems.add(where + ": needs \"name\" and \"type\" (entry skipped)");
+                continue;
+            }
+            Map<String, String> params = map(b.parameters, where + " " + b.name + " parameters", problems);
+            backstores.add(new BackstoreInfo(b.name, b.type, params, BackstoreInfo.State.OFFLINE, "", 0, 0, b.serial));
+        }
+        List<TargetInfo> targets = new ArrayList<>();
+        i = 0;
+        for (TargetDoc t : nonNull(doc.targets)) {
+            String where = "targets[" + i++ + "]";
+            if (t == null || t.name == null || t.fabric == null) {
+                problems.add(where + ": needs \"name\" and \"fabric\" (entry skipped)");
+                continue;
+            }
+            List<TpgInfo> tpgs = new ArrayList<>();
+            for (TpgDoc g : nonNull(t.tpgs)) {
+                if (g == null || g.tag == null) {
+                    problems.add("target " + t.name + ": a TPG needs a \"tag\" (entry skipped)");
+                    continue;
+                }
+                tpgs.add(tpg(t.name, g, problems));
+            }
+            targets.add(new TargetInfo(t.name, t.fabric, tpgs));
+        }
+        return new Loaded(new Configuration(backstores, targets), problems);
+    }
+
+    private static TpgInfo tpg(String target, TpgDoc g, List<String> problems) {
+        String where = "target " + target + " tpg " + g.tag;
+        List<String> portals = new ArrayList<>();
+        for (String p : nonNull(g.portals)) {
+            if (p != null) {
+                portals.add(p);
+            }
+        }
+        List<LunInfo> luns = new ArrayList<>();
+        for (LunDoc l : nonNull(g.luns)) {
+            if (l == null || l.lun == null || l.backstore == null) {
+                problems.add(where + ": a LUN needs \"lun\" and \"backstore\" (entry skipped)");
+            } else {
+                luns.add(new LunInfo(l.lun, l.backstore, false));
+            }
+        }
+        List<AclInfo> acls = new ArrayList<>();
+        for (AclDoc a : nonNull(g.acls)) {
+            if (a == null || a.initiator == null) {
+                problems.add(where + ": an ACL needs \"initiator\" (entry skipped)");
+                continue;
+            }
+            ChapCredentials chap = null;
+            if (a.chap != null) {
+                try {
+                    chap = new ChapCredentials(a.chap.user, a.chap.secret, a.chap.mutualUser, a.chap.mutualSecret);
+                } catch (NullPointerException | IllegalArgumentException e) {
+                    problems.add(where + " acl " + a.initiator + ": chap needs \"user\" and \"secret\", and for mutual"
+                            + " CHAP both \"mutual_user\" and \"mutual_secret\" (ACL skipped)");
+                    continue;
+                }
+            }
+            acls.add(new AclInfo(a.initiator, chap));
+        }
+        return new TpgInfo(g.tag, map(g.attributes, where + " attributes", problems), portals, luns, acls);
+    }
+
+    private static Map<String, String> map(Map<String, String> m, String where, List<String> problems) {
+        Map<String, String> out = new TreeMap<>();
+        if (m != null) {
+            m.forEach((k, v) -> {
+                if (v == null) {
+                    problems.add(where + ": " + k + " has no value (skipped)");
+                } else {
+                    out.put(k, v);
+                }
+            });
+        }
+        return out;
+    }
+
+    private static <T> List<T> nonNull(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+}
