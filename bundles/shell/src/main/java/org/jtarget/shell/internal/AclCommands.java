@@ -33,23 +33,23 @@ public final class AclCommands {
     }
 
     @Descriptor("allows an initiator into a TPG")
-    public void add(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                    @Descriptor("initiator name, e.g. iqn.1993-08.org.debian:01:abcdef") String initiator) {
+    public void add(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                    @Descriptor("INITIATOR: initiator name, e.g. iqn.1993-08.org.debian:01:abcdef") String initiator) {
         int t = Args.tag(tag);
         Args.run(() -> service.addAcl(target, t, initiator));
         System.out.println("Added ACL " + initiator + " to TPG " + t + " of " + target);
     }
 
     @Descriptor("removes an initiator's ACL and closes its sessions on the TPG")
-    public void remove(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                       @Descriptor("initiator name") String initiator) {
+    public void remove(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                       @Descriptor("INITIATOR: initiator name") String initiator) {
         int t = Args.tag(tag);
         Args.run(() -> service.removeAcl(target, t, initiator));
         System.out.println("Removed ACL " + initiator + " from TPG " + t + " of " + target);
     }
 
     @Descriptor("lists the initiators allowed into a TPG and how they authenticate (secrets are not shown)")
-    public void list(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag) {
+    public void list(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag) {
         int t = Args.tag(tag);
         TpgInfo tpg = Args.call(() -> service.target(target)).tpgs().stream()
                 .filter(g -> g.tag() == t).findFirst()
@@ -61,27 +61,27 @@ public final class AclCommands {
     }
 
     @Descriptor("sets one-way CHAP: the initiator must log in as USER with SECRET")
-    public void chap(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                     @Descriptor("initiator name") String initiator,
-                     @Descriptor("CHAP user name the initiator sends") String user,
-                     @Descriptor("CHAP secret the initiator proves, at least 12 characters") String secret) {
+    public void chap(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                     @Descriptor("INITIATOR: initiator name") String initiator,
+                     @Descriptor("USER: CHAP user name the initiator sends") String user,
+                     @Descriptor("SECRET: CHAP secret the initiator proves, at least 12 characters") String secret) {
         setChap(target, tag, initiator, chap(user, secret, null, null));
     }
 
     @Descriptor("sets mutual CHAP: the initiator logs in as USER with SECRET, the target answers as"
             + " MUTUAL_USER with MUTUAL_SECRET")
-    public void chap(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                     @Descriptor("initiator name") String initiator,
-                     @Descriptor("CHAP user name the initiator sends") String user,
-                     @Descriptor("CHAP secret the initiator proves, at least 12 characters") String secret,
-                     @Descriptor("user name the target answers with") String mutualUser,
-                     @Descriptor("secret the target proves, at least 12 characters, not SECRET") String mutualSecret) {
+    public void chap(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                     @Descriptor("INITIATOR: initiator name") String initiator,
+                     @Descriptor("USER: CHAP user name the initiator sends") String user,
+                     @Descriptor("SECRET: CHAP secret the initiator proves, at least 12 characters") String secret,
+                     @Descriptor("MUTUAL_USER: user name the target answers with") String mutualUser,
+                     @Descriptor("MUTUAL_SECRET: secret the target proves, at least 12 characters, not SECRET") String mutualSecret) {
         setChap(target, tag, initiator, chap(user, secret, mutualUser, mutualSecret));
     }
 
     @Descriptor("clears an initiator's CHAP secrets")
-    public void nochap(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                       @Descriptor("initiator name") String initiator) {
+    public void nochap(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                       @Descriptor("INITIATOR: initiator name") String initiator) {
         int t = Args.tag(tag);
         Args.run(() -> service.setChap(target, t, initiator, null));
         System.out.println("Cleared CHAP of " + initiator + " on TPG " + t + " of " + target);

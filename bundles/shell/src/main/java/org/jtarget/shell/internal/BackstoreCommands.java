@@ -61,9 +61,9 @@ public final class BackstoreCommands {
 
     @Descriptor("creates a backstore; see backstore:types for each type's parameters")
     public void create(
-            @Descriptor("backstore name, e.g. disk1") String name,
-            @Descriptor("backstore type, e.g. file or memory") String type,
-            @Descriptor("type parameters as key=value, e.g. file=disk1.img size=10G") String... parameters) {
+            @Descriptor("NAME: backstore name, e.g. disk1") String name,
+            @Descriptor("TYPE: backstore type, e.g. file or memory (see backstore:types)") String type,
+            @Descriptor("KEY=VALUE...: the type's parameters, e.g. file=disk1.img size=10G") String... parameters) {
         Map<String, String> params = Args.keyValues(List.of(parameters));
         checkType(type, params);
         BackstoreInfo b = Args.call(() -> service.createBackstore(name, type, params));
@@ -76,7 +76,7 @@ public final class BackstoreCommands {
     public void delete(
             @Descriptor("also remove its data (e.g. the backing file)")
             @Parameter(names = {"-d", "--destroy"}, presentValue = "true", absentValue = "false") boolean destroy,
-            @Descriptor("backstore name") String name) {
+            @Descriptor("NAME: backstore name") String name) {
         Args.run(() -> service.deleteBackstore(name, destroy));
         System.out.println("Deleted backstore " + name + (destroy ? " and its data" : " (data kept)"));
     }

@@ -23,8 +23,8 @@ public final class LunCommands {
     }
 
     @Descriptor("maps a backstore as a LUN; logged-in initiators are told the LUN inventory changed")
-    public void add(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                    @Descriptor("LUN number, 0..16383") String lun, @Descriptor("backstore name") String backstore) {
+    public void add(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                    @Descriptor("LUN: LUN number, 0..16383") String lun, @Descriptor("BACKSTORE: backstore name") String backstore) {
         int t = Args.tag(tag);
         int l = Args.lun(lun);
         Args.run(() -> service.addLun(target, t, l, backstore));
@@ -32,8 +32,8 @@ public final class LunCommands {
     }
 
     @Descriptor("unmaps a LUN (the backstore and its data stay)")
-    public void remove(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                       @Descriptor("LUN number") String lun) {
+    public void remove(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                       @Descriptor("LUN: LUN number, 0..16383") String lun) {
         int t = Args.tag(tag);
         int l = Args.lun(lun);
         Args.run(() -> service.removeLun(target, t, l));
@@ -46,7 +46,7 @@ public final class LunCommands {
     }
 
     @Descriptor("lists the LUNs of one target")
-    public void list(@Descriptor("target name") String target) {
+    public void list(@Descriptor("TARGET: target name") String target) {
         print(Args.call(() -> service.target(target)));
     }
 

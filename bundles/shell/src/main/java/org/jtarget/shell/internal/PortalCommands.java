@@ -22,16 +22,16 @@ public final class PortalCommands {
     }
 
     @Descriptor("adds a portal; the TPG listens on it at once when its fabric is deployed")
-    public void add(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                    @Descriptor("address as host:port, [ipv6]:port for IPv6, e.g. 0.0.0.0:3260") String portal) {
+    public void add(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                    @Descriptor("HOST:PORT: address to listen on, [ipv6]:port for IPv6, e.g. 0.0.0.0:3260") String portal) {
         int t = Args.tag(tag);
         Args.run(() -> service.addPortal(target, t, portal));
         System.out.println("Added portal " + portal + " to TPG " + t + " of " + target);
     }
 
     @Descriptor("removes a portal; the TPG stops listening on it")
-    public void remove(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                       @Descriptor("address as host:port") String portal) {
+    public void remove(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                       @Descriptor("HOST:PORT: the portal's address") String portal) {
         int t = Args.tag(tag);
         Args.run(() -> service.removePortal(target, t, portal));
         System.out.println("Removed portal " + portal + " from TPG " + t + " of " + target);
@@ -43,7 +43,7 @@ public final class PortalCommands {
     }
 
     @Descriptor("lists the portals of one target")
-    public void list(@Descriptor("target name") String target) {
+    public void list(@Descriptor("TARGET: target name") String target) {
         print(Args.call(() -> service.target(target)));
     }
 

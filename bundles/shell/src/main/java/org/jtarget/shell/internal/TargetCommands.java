@@ -42,7 +42,7 @@ public final class TargetCommands {
     }
 
     @Descriptor("shows a target as a tree: its TPGs with their attributes, portals, LUNs and ACLs")
-    public void show(@Descriptor("target name, e.g. iqn.2026-11.org.jtarget:default") String name) {
+    public void show(@Descriptor("TARGET: target name, e.g. iqn.2026-11.org.jtarget:default") String name) {
         System.out.print(tree(Args.call(() -> service.target(name))));
     }
 
@@ -50,13 +50,13 @@ public final class TargetCommands {
     public void create(
             @Descriptor("fabric serving the target (default iscsi)")
             @Parameter(names = {"-f", "--fabric"}, absentValue = "iscsi") String fabric,
-            @Descriptor("target name, e.g. iqn.2026-11.org.example:disk1") String name) {
+            @Descriptor("NAME: target name, e.g. iqn.2026-11.org.example:disk1") String name) {
         TargetInfo t = Args.call(() -> service.createTarget(fabric, name));
         System.out.println("Created target " + t.name() + " (fabric " + t.fabric() + ")");
     }
 
     @Descriptor("deletes a target with its TPGs, LUN mappings and ACLs; its sessions are closed")
-    public void delete(@Descriptor("target name") String name) {
+    public void delete(@Descriptor("NAME: target name") String name) {
         Args.run(() -> service.deleteTarget(name));
         System.out.println("Deleted target " + name);
     }

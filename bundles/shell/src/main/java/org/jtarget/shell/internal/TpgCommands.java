@@ -21,14 +21,14 @@ public final class TpgCommands {
     }
 
     @Descriptor("creates a TPG (no portal, LUN or ACL yet)")
-    public void create(@Descriptor("target name") String target, @Descriptor("TPG tag, 1..65535") String tag) {
+    public void create(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag) {
         int t = Args.tag(tag);
         TpgInfo tpg = Args.call(() -> service.createTpg(target, t));
         System.out.println("Created TPG " + tpg.tag() + " of " + target);
     }
 
     @Descriptor("deletes a TPG with its portals, LUN mappings and ACLs; its sessions are closed")
-    public void delete(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag) {
+    public void delete(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag) {
         int t = Args.tag(tag);
         Args.run(() -> service.deleteTpg(target, t));
         System.out.println("Deleted TPG " + t + " of " + target);
@@ -36,8 +36,8 @@ public final class TpgCommands {
 
     @Descriptor("sets a TPG attribute: generate_node_acls (true: any initiator may log in), authentication"
             + " (none or chap), or a fabric parameter such as iscsi.MaxRecvDataSegmentLength")
-    public void set(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                    @Descriptor("attribute name") String key, @Descriptor("attribute value") String value) {
+    public void set(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                    @Descriptor("KEY: attribute name") String key, @Descriptor("VALUE: attribute value") String value) {
         int t = Args.tag(tag);
         String v = normalize(key, value);
         Args.run(() -> service.setTpgAttribute(target, t, key, v));
@@ -45,8 +45,8 @@ public final class TpgCommands {
     }
 
     @Descriptor("removes a TPG attribute so that its default applies again")
-    public void unset(@Descriptor("target name") String target, @Descriptor("TPG tag") String tag,
-                      @Descriptor("attribute name") String key) {
+    public void unset(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
+                      @Descriptor("KEY: attribute name") String key) {
         int t = Args.tag(tag);
         Args.run(() -> service.setTpgAttribute(target, t, key, null));
         System.out.println("TPG " + t + " of " + target + ": " + key + " back to its default");

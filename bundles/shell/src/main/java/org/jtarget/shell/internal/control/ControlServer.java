@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    /** The scopes of the shell's commands (see the @GogoCommand of each command class). */
+    private static final Set<String> JTARGET_SCOPES = Set.of("backstore", "target", "tpg", "portal", "lun", "acl");
 
     private final CommandProcessor processor;
     private final Path home;
@@ -189,6 +191,11 @@ public final class ControlServer implements AutoCloseable {
         if (e instanceof IllegalArgumentException && message != null && message.startsWith("Cannot coerce ")) {
             // Gogo found the verb but no signature taking these arguments
             return verb + ": wrong number or type of arguments (see: help " + verb + ")";
+        }
+        if (type.endsWith(".CommandNotFoundException") && JTARGET_SCOPES.contains(verb.split(":", 2)[0])) {
+            // registered only while the core's TargetService runs
+            return message + " (jtarget's commands are not available: the core is still starting or failed"
+                    + " to start; see logs/jtarget.log)";
         }
         if (type.endsWith(".CommandFailure") || type.equals("org.jtarget.api.TargetException")
                 || type.endsWith(".CommandNotFoundException") || type.endsWith(".SyntaxError")) {

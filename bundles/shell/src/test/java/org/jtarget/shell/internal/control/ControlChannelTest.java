@@ -116,6 +116,9 @@ class ControlChannelTest {
         assertEquals(new Exec(1, "", "target:show: wrong number or type of arguments (see: help target:show)\n"),
                 exec("target:show"));
         assertEquals(new Exec(1, "", "Command not found: nosuch:verb\n"), exec("nosuch:verb"));
+        shell.processor().removeCommand("target", "list");
+        assertEquals(new Exec(1, "", "Command not found: target:list (jtarget's commands are not available: the core"
+                + " is still starting or failed to start; see logs/jtarget.log)\n"), exec("target:list"));
     }
 
     @Test
