@@ -46,7 +46,7 @@ start() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null &&
        timeout -k 2 10 iscsi-inq "$URL" >/dev/null 2>&1; then break; fi
     if [ $((SECONDS - t0)) -ge "$START_WAIT" ]; then
-      echo "jtarget-peer: $URL not answering after ${START_WAIT}s, see $DIR/jtarget.log" >&2; stop; exit 1
+      echo "jtarget-peer: $URL not answering after ${START_WAIT}s, see $DIR/jtarget.log" >&2; stop >&2; exit 1
     fi
     sleep 0.5
   done
