@@ -1,0 +1,87 @@
+package org.jtarget.core.internal.sbc;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.CompletionStage;
+import org.jtarget.core.internal.cmd.Cdb;
+import org.jtarget.core.internal.cmd.Command;
+import org.jtarget.core.internal.sense.Sense;
+import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.fabric.ScsiResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** READ CAPACITY, SYNCHRONIZE CACHE, PRE-FETCH, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL. */
+public final class Maintenance {
+    private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
+
+    private Maintenance() {
+    }
+
+    /** SBC-3 5.15: last LBA (FFFFFFFFh when it does not fit: use READ CAPACITY(16)) and block length. */
+    public static CompletionStage<ScsiResponse> readCapacity10(Command c) {
+        Backstore bs = c.backstore();
+        long last = bs.blockCount() - 1;
+        ByteBuf b = Command.allocate(8);
+        b.writeInt((int) Math.min(last, 0xFFFFFFFFL)).writeInt(bs.blockSize());
+        return c.respond(b);
+    }
+
+    /** SBC-3 5.16: 32 bytes; LBPME and LBPRZ when the backstore is thin provisioned. */
+    public static CompletionStage<ScsiResponse> readCapacity16(Command c) {
+        Backstore bs = c.backstore();
+        boolean thin = bs.thinProvisioning().isPresent();
+        ByteBuf b = Command.allocate(32);
+        b.writeLong(bs.blockCount() - 1).writeInt(bs.blockSize());
+        b.writeByte(0); // P_TYPE, PROT_EN: no protection information
+        b.writeByte(0); // P_I_EXPONENT, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
+        b.writeShort(thin ? 0xC000 : 0); // LBPME, LBPRZ, LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
+        b.writeZero(16);
+        return c.respond(b);
+    }
+
+    /**
+     * SBC-3 5.22/5.23: flushes the whole cache (the range was checked). With IMMED the status goes at once
+     * and a failed flush is only logged.
+     */
+    public static CompletionStage<ScsiResponse> synchronizeCache(Command c) {
+        Backstore bs = c.backstore();
+        CompletionStage<Void> flush = bs.flush();
+        if (c.cdb().bit(1, 1)) {
+            flush.whenComplete((v, t) -> {
+                if (t != null) {
+                    LOG.warn("SYNCHRONIZE CACHE (IMMED) on {} failed", c.lu().name(), t);
+                }
+            });
+            return c.good();
+        }
+        return flush.thenApply(v -> c.goodResponse());
+    }
+
+    /** SBC-3 5.9/5.10 PRE-FETCH: no cache to fill; GOOD once the range checked (CONDITION MET is optional). */
+    public static CompletionStage<ScsiResponse> preFetch(Command c) {
+        return c.good();
+    }
+
+    /**
+     * SBC-3 5.25 START STOP UNIT: the medium is not removable and always spinning: power conditions and
+     * LOEJ are INVALID FIELD IN CDB; START 0/1 leave the LU ready.
+     */
+    public static CompletionStage<ScsiResponse> startStop(Command c) {
+        Cdb cdb = c.cdb();
+        if ((cdb.u8(4) >>> 4) != 0) {
+            throw Sense.invalidCdbField(4, 7).exception();
+        }
+        if (cdb.bit(4, 1)) {
+            throw Sense.invalidCdbField(4, 1).exception();
+        }
+        return c.good();
+    }
+
+    /** SPC-4 6.13: PREVENT 00b is accepted; prevention is INVALID FIELD IN CDB for a non-removable LU. */
+    public static CompletionStage<ScsiResponse> preventAllow(Command c) {
+        if ((c.cdb().u8(4) & 0x03) != 0) {
+            throw Sense.invalidCdbField(4, 1).exception();
+        }
+        return c.good();
+    }
+}

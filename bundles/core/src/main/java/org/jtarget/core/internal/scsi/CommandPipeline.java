@@ -1,0 +1,253 @@
+package org.jtarget.core.internal.scsi;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.jtarget.core.internal.cmd.Cdb;
+import org.jtarget.core.internal.cmd.Command;
+import org.jtarget.core.internal.cmd.OpcodeDescriptor;
+import org.jtarget.core.internal.cmd.OpcodeTable;
+import org.jtarget.core.internal.cmd.ParsedCommand;
+import org.jtarget.core.internal.sense.ScsiException;
+import org.jtarget.core.internal.sense.Sense;
+import org.jtarget.core.internal.sense.SenseData;
+import org.jtarget.scsi.DataDirection;
+import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.fabric.ScsiResponse;
+import org.jtarget.spi.fabric.ScsiTask;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fixed path of every command, in the order current LIO uses: LUN lookup, parse, task attribute
+ * ordering, then at the moment it actually runs: unit attention, readiness, write protection,
+ * reservation, Data-Out, execute, complete. Runs on the caller's thread; continues on whatever thread
+ * completes a backstore or Data-Out stage.
+ */
+public final class CommandPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
+
+    private final OpcodeTable table;
+
+    public CommandPipeline(OpcodeTable table) {
+        this.table = table;
+    }
+
+    public OpcodeTable table() {
+        return table;
+    }
+
+    /** SAM-5 4.7: single-level peripheral (00b) or flat (01b) LUN; -1 for anything else. */
+    public static int decodeLun(long lun) {
+        if ((lun & 0x0000_FFFF_FFFF_FFFFL) != 0) {
+            return -1;
+        }
+        int first = (int) (lun >>> 48);
+        return switch (first >>> 14) {
+            case 0 -> (first & 0x3F00) == 0 ? first & 0xFF : -1; // peripheral, BUS IDENTIFIER 0
+            case 1 -> first & 0x3FFF; // flat space
+            default -> -1;
+        };
+    }
+
+    /** SAM-5 4.7: the 8-byte LUN for a LUN number, as REPORT LUNS lists it (LIO int_to_scsilun). */
+    public static long encodeLun(int lun) {
+        return lun < 256 ? (long) lun << 48 : ((long) (0x4000 | (lun & 0x3FFF))) << 48;
+    }
+
+    public void submit(ScsiNexus nexus, ScsiTask task) {
+        int lun = decodeLun(task.lun());
+        ScsiLogicalUnit lu = lun >= 0 ? nexus.luns().get(lun) instanceof ScsiLogicalUnit s ? s : null : null;
+        Command c = new Command(nexus, task, lu, lun);
+        if (nexus.closed()) {
+            task.aborted();
+            return;
+        }
+        nexus.track(c);
+        Cdb cdb;
+        try {
+            cdb = new Cdb(task.cdb());
+        } catch (IllegalArgumentException e) {
+            fail(c, Sense.of(SenseReason.INVALID_COMMAND_OPERATION_CODE));
+            return;
+        }
+        // 1. LUN lookup: only INQUIRY, REPORT LUNS and REQUEST SENSE answer for an unmapped LUN (SPC-4 6.6.2).
+        if (lu == null) {
+            OpcodeDescriptor d = table.find(cdb.opcode(), table.usesServiceAction(cdb.opcode()) ? cdb.serviceAction() : -1);
+            if (d == null || !d.hasFlag(OpcodeDescriptor.ANY_LUN)) {
+                fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_SUPPORTED));
+                return;
+            }
+        } else {
+            nexus.touch(lu);
+        }
+        // 2. parse
+        try {
+            c.parsed(table.parse(cdb, lu));
+        } catch (ScsiException e) {
+            fail(c, e.sense());
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("parse of {} failed", cdb, e);
+            fail(c, Sense.of(SenseReason.INVALID_FIELD_IN_CDB));
+            return;
+        }
+        // 3. task attribute ordering
+        if (lu == null) {
+            start(c);
+        } else {
+            c.entered(true);
+            lu.taskSet().enter(c, this::start);
+        }
+    }
+
+    /** Runs when ordering lets the command go: the gates, Data-Out, then the handler. */
+    private void start(Command c) {
+        if (!c.transition(Command.WAITING, Command.RUNNING)) {
+            leaveAndUntrack(c); // aborted while waiting; the aborter answered, leave is idempotent
+            return;
+        }
+        ScsiLogicalUnit lu = c.lu();
+        ParsedCommand p = c.parsed();
+        if (lu != null) {
+            ScsiNexus nexus = c.nexus();
+            // 4. unit attention (SAM-5 5.14; not for INQUIRY, REPORT LUNS, REQUEST SENSE)
+            if (!p.hasFlag(OpcodeDescriptor.NO_UA)) {
+                SenseReason ua = lu.unitAttentions().poll(nexus);
+                if (ua != null) {
+                    fail(c, Sense.of(ua));
+                    return;
+                }
+            }
+            // 5. readiness: an offline LU answers NOT READY to medium access (SPC-4 4.5.6, 04/03)
+            c.lease(lu.acquire());
+            if (c.lease() == null && p.hasFlag(OpcodeDescriptor.MEDIUM)) {
+                fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION));
+                return;
+            }
+            // 6. SPC-2 reservation (SPC-2 5.5.1)
+            ScsiNexus holder = lu.reservationHolder();
+            if (holder != null && holder != nexus && !p.hasFlag(OpcodeDescriptor.RESERVATION_EXEMPT)) {
+                finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
+                return;
+            }
+            // write protection: SWP in the control mode page (SPC-4 7.5.8)
+            if (p.hasFlag(OpcodeDescriptor.WRITE) && lu.modePages().softwareWriteProtect()) {
+                fail(c, Sense.of(SenseReason.WRITE_PROTECTED));
+                return;
+            }
+        }
+        // 7. Data-Out
+        ScsiTask task = c.task();
+        DataDirection dir = task.direction();
+        if (p.hasFlag(OpcodeDescriptor.EXACT_DATA_OUT) && p.dataOutLength() != task.expectedDataLength()) {
+            fail(c, Sense.of(SenseReason.INVALID_FIELD_IN_CDB));
+            return;
+        }
+        if (p.dataOutLength() > 0 && task.expectedDataLength() > 0
+                && (dir == DataDirection.WRITE || dir == DataDirection.BIDIRECTIONAL)) {
+            if (!c.transition(Command.RUNNING, Command.DATA_WAIT)) {
+                finishAborted(c, null);
+                return;
+            }
+            CompletionStage<ByteBuf> data;
+            try {
+                data = task.receiveData();
+            } catch (RuntimeException e) {
+                data = CompletableFuture.failedFuture(e);
+            }
+            data.whenComplete((buf, err) -> {
+                if (!c.transition(Command.DATA_WAIT, Command.RUNNING)) {
+                    if (buf != null) {
+                        buf.release(); // aborted meanwhile; the aborter ended the command
+                    }
+                    return;
+                }
+                if (err != null) {
+                    fail(c, Sense.of(SenseReason.DATA_PHASE_ERROR));
+                    return;
+                }
+                c.dataOut(buf);
+                execute(c);
+            });
+            return;
+        }
+        execute(c);
+    }
+
+    private void execute(Command c) {
+        CompletionStage<ScsiResponse> result;
+        try {
+            result = c.parsed().handler().execute(c);
+        } catch (RuntimeException e) {
+            result = CompletableFuture.failedFuture(e);
+        }
+        result.whenComplete((r, t) -> finish(c, r, t));
+    }
+
+    private void fail(Command c, Sense sense) {
+        finish(c, null, sense.exception());
+    }
+
+    /** Ends a command with its outcome (or its failure), unless it was aborted meanwhile. */
+    private void finish(Command c, ScsiResponse response, Throwable failure) {
+        if (failure != null) {
+            if (response != null && response.data() != null) {
+                response.data().release();
+            }
+            Sense sense = SenseData.fromThrowable(failure);
+            if (sense.reason() == SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE
+                    && !(failure instanceof ScsiException)) {
+                LOG.warn("{} failed", c, failure);
+            }
+            response = checkCondition(c.lu(), sense);
+        }
+        release(c);
+        if (c.transition(Command.RUNNING, Command.DONE) || c.transition(Command.WAITING, Command.DONE)) {
+            ScsiTask task = c.task();
+            leaveAndUntrack(c);
+            task.complete(response);
+            c.finished().complete(null);
+        } else {
+            finishAborted(c, response);
+        }
+    }
+
+    /** Ends an aborted command: no response, the fabric hears {@link ScsiTask#aborted()}. */
+    public void finishAborted(Command c, ScsiResponse response) {
+        if (response != null && response.data() != null) {
+            response.data().release();
+        }
+        release(c);
+        leaveAndUntrack(c);
+        if (!c.finished().isDone()) {
+            c.task().aborted();
+            c.finished().complete(null);
+        }
+    }
+
+    private void leaveAndUntrack(Command c) {
+        if (c.entered()) {
+            c.lu().taskSet().leave(c, this::start); // idempotent
+        }
+        c.nexus().untrack(c);
+    }
+
+    private static void release(Command c) {
+        ByteBuf d = c.takeDataOut();
+        if (d != null) {
+            d.release();
+        }
+        ScsiLogicalUnit.Lease l = c.takeLease();
+        if (l != null) {
+            l.release();
+        }
+    }
+
+    /** CHECK CONDITION with sense in the format the LU's D_SENSE bit selects (SPC-4 7.5.8). */
+    public static ScsiResponse checkCondition(ScsiLogicalUnit lu, Sense sense) {
+        boolean descriptor = lu != null && lu.modePages().descriptorSense();
+        return new ScsiResponse(ScsiStatus.CHECK_CONDITION, null, SenseData.encode(sense, descriptor), 0);
+    }
+}

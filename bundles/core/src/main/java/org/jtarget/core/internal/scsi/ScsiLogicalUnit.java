@@ -1,0 +1,254 @@
+package org.jtarget.core.internal.scsi;
+
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jtarget.core.internal.engine.LogicalUnit;
+import org.jtarget.core.internal.spc.ModePages;
+import org.jtarget.core.internal.ua.UnitAttentions;
+import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.ThinProvisioning;
+
+/**
+ * A logical unit as the device server serves it: its backstore binding, task set, mode pages, unit
+ * attentions and SPC-2 reservation, shared by every nexus and LUN that reach it.
+ */
+public final class ScsiLogicalUnit implements LogicalUnit {
+    private final String name;
+    private final String serial;
+    private final TaskSet taskSet = new TaskSet();
+    private final ModePages modePages = new ModePages();
+    private final UnitAttentions<ScsiNexus> unitAttentions = new UnitAttentions<>();
+    private final WriteGate writeGate = new WriteGate();
+    private final Object lock = new Object();
+    private Binding binding; // guarded by lock
+    private boolean everAttached; // guarded by lock
+    private volatile Binding current;
+    private volatile int lastBlockSize = 512;
+    private volatile long lastBlockCount;
+    private volatile ScsiNexus reservationHolder;
+
+    public ScsiLogicalUnit(String name, String serial) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.serial = Objects.requireNonNull(serial, "serial");
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String serial() {
+        return serial;
+    }
+
+    @Override
+    public void attach(Backstore backstore) {
+        Objects.requireNonNull(backstore, "backstore");
+        boolean wasOffline;
+        long oldCount;
+        int oldSize;
+        synchronized (lock) {
+            if (binding != null && binding.backstore == backstore) {
+                return;
+            }
+            wasOffline = everAttached;
+            oldCount = lastBlockCount;
+            oldSize = lastBlockSize;
+            if (binding != null) {
+                binding.retire();
+                lastDetached = binding;
+            }
+            binding = new Binding(backstore);
+            current = binding;
+            everAttached = true;
+            lastBlockSize = backstore.blockSize();
+            lastBlockCount = backstore.blockCount();
+        }
+        if (wasOffline) {
+            // SBC-3 4.x: the medium went away and came back: NOT READY TO READY CHANGE (28/00).
+            unitAttentions.raiseAll(SenseReason.MEDIUM_MAY_HAVE_CHANGED, null);
+            if (oldCount != lastBlockCount || oldSize != lastBlockSize) {
+                unitAttentions.raiseAll(SenseReason.CAPACITY_DATA_HAS_CHANGED, null);
+            }
+        }
+    }
+
+    @Override
+    public Backstore detach() {
+        synchronized (lock) {
+            Binding b = binding;
+            if (b == null) {
+                return null;
+            }
+            binding = null;
+            current = null;
+            b.retire();
+            lastDetached = b;
+            return b.backstore;
+        }
+    }
+
+    private Binding lastDetached; // guarded by lock
+
+    @Override
+    public CompletionStage<Void> drained() {
+        synchronized (lock) {
+            return lastDetached == null ? CompletableFuture.completedFuture(null) : lastDetached.drained;
+        }
+    }
+
+    @Override
+    public boolean online() {
+        return current != null;
+    }
+
+    /**
+     * Pins the current backstore for one command; null when offline. The caller ends the lease with
+     * {@link Lease#release()} once the command no longer touches the backstore ({@link #drained()}).
+     */
+    public Lease acquire() {
+        for (;;) {
+            Binding b = current;
+            if (b == null) {
+                return null;
+            }
+            if (b.tryAcquire()) {
+                return b;
+            }
+            if (b == current) {
+                return null;
+            }
+        }
+    }
+
+    /** A command's hold on one backstore binding. */
+    public interface Lease {
+        Backstore backstore();
+
+        /** Ends the hold; call exactly once. */
+        void release();
+    }
+
+    /** The backstore now bound, or null (for capability checks; commands use {@link #acquire}). */
+    public Backstore backstore() {
+        Binding b = current;
+        return b == null ? null : b.backstore;
+    }
+
+    public int blockSize() {
+        Backstore b = backstore();
+        return b == null ? lastBlockSize : b.blockSize();
+    }
+
+    /** Capacity in blocks; the last known value while offline. */
+    public long blockCount() {
+        Backstore b = backstore();
+        if (b == null) {
+            return lastBlockCount;
+        }
+        long n = b.blockCount();
+        lastBlockCount = n;
+        return n;
+    }
+
+    /** Whether the bound backstore deallocates blocks (UNMAP, WRITE SAME UNMAP, VPD B2h, LBPME). */
+    public boolean thinProvisioned() {
+        Backstore b = backstore();
+        return b != null && b.thinProvisioning().isPresent();
+    }
+
+    public ThinProvisioning thin() {
+        Backstore b = backstore();
+        return b == null ? null : b.thinProvisioning().orElse(null);
+    }
+
+    public TaskSet taskSet() {
+        return taskSet;
+    }
+
+    public ModePages modePages() {
+        return modePages;
+    }
+
+    public UnitAttentions<ScsiNexus> unitAttentions() {
+        return unitAttentions;
+    }
+
+    /** Serialises COMPARE AND WRITE against other writes (SBC-3 5.2: atomic). */
+    public WriteGate writeGate() {
+        return writeGate;
+    }
+
+    /** The nexus holding an SPC-2 reservation (RESERVE(6)/(10)), or null. */
+    public ScsiNexus reservationHolder() {
+        return reservationHolder;
+    }
+
+    public synchronized boolean reserve(ScsiNexus nexus) {
+        if (reservationHolder != null && reservationHolder != nexus) {
+            return false;
+        }
+        reservationHolder = nexus;
+        return true;
+    }
+
+    /** Releases the reservation if {@code nexus} holds it (SPC-2 7.17: otherwise no effect). */
+    public synchronized void release(ScsiNexus nexus) {
+        if (reservationHolder == nexus) {
+            reservationHolder = null;
+        }
+    }
+
+    /** LOGICAL UNIT RESET side effects on state (SAM-5 7.7, SPC-2 5.5.1: reservations released). */
+    public synchronized void clearReservation() {
+        reservationHolder = null;
+    }
+
+    @Override
+    public String toString() {
+        return "ScsiLogicalUnit(" + name + ", serial=" + serial + ", online=" + online() + ")";
+    }
+
+    /** One attached backstore and the commands that use it. */
+    private static final class Binding implements Lease {
+        final Backstore backstore;
+        final AtomicInteger users = new AtomicInteger(1); // 1 = the binding itself until retired
+        final CompletableFuture<Void> drained = new CompletableFuture<>();
+
+        Binding(Backstore backstore) {
+            this.backstore = backstore;
+        }
+
+        @Override
+        public Backstore backstore() {
+            return backstore;
+        }
+
+        boolean tryAcquire() {
+            for (;;) {
+                int n = users.get();
+                if (n == 0) {
+                    return false;
+                }
+                if (users.compareAndSet(n, n + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        @Override
+        public void release() {
+            if (users.decrementAndGet() == 0) {
+                drained.complete(null);
+            }
+        }
+
+        void retire() {
+            release();
+        }
+    }
+}

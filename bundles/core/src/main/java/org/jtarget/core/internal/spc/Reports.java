@@ -1,0 +1,77 @@
+package org.jtarget.core.internal.spc;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.CompletionStage;
+import org.jtarget.core.internal.cmd.Command;
+import org.jtarget.core.internal.engine.LunMap;
+import org.jtarget.core.internal.scsi.CommandPipeline;
+import org.jtarget.core.internal.scsi.ScsiLogicalUnit;
+import org.jtarget.core.internal.scsi.ScsiNexus;
+import org.jtarget.core.internal.sense.Sense;
+import org.jtarget.core.internal.sense.SenseData;
+import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.fabric.ScsiResponse;
+
+/** REQUEST SENSE, REPORT LUNS and SPC-2 RESERVE/RELEASE. */
+public final class Reports {
+    private Reports() {
+    }
+
+    /**
+     * SPC-4 6.39: the pending unit attention (which this clears), else the LU's state: NOT READY when
+     * offline, LOGICAL UNIT NOT SUPPORTED when no LU is mapped, otherwise NO SENSE.
+     */
+    public static CompletionStage<ScsiResponse> requestSense(Command c) {
+        boolean descriptor = c.cdb().bit(1, 0);
+        ScsiLogicalUnit lu = c.lu();
+        SenseReason reason;
+        if (lu == null) {
+            reason = SenseReason.LOGICAL_UNIT_NOT_SUPPORTED;
+        } else {
+            reason = lu.unitAttentions().poll(c.nexus());
+            if (reason == null) {
+                reason = lu.online() ? SenseReason.NO_ADDITIONAL_SENSE_INFORMATION
+                        : SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION;
+            }
+        }
+        byte[] sense = SenseData.encode(Sense.of(reason), descriptor);
+        ByteBuf buf = Command.allocate(sense.length);
+        buf.writeBytes(sense);
+        return c.respond(buf);
+    }
+
+    /**
+     * SPC-4 6.33: the LUNs of this nexus (SELECT REPORT 00h/02h; 01h: well-known LUs, of which there are
+     * none). Clears REPORTED LUNS DATA HAS CHANGED for this nexus.
+     */
+    public static CompletionStage<ScsiResponse> reportLuns(Command c) {
+        ScsiNexus nexus = c.nexus();
+        LunMap map = nexus.luns();
+        int[] luns = c.cdb().u8(2) == 1 ? new int[0] : map.luns();
+        ByteBuf buf = Command.allocate(8 + 8 * luns.length);
+        buf.writeInt(8 * luns.length).writeInt(0);
+        for (int lun : luns) {
+            buf.writeLong(CommandPipeline.encodeLun(lun));
+        }
+        for (ScsiLogicalUnit lu : nexus.touched()) {
+            lu.unitAttentions().clear(nexus, SenseReason.REPORTED_LUNS_DATA_HAS_CHANGED);
+        }
+        return c.respond(buf);
+    }
+
+    /** SPC-2 7.21 RESERVE(6)/(10): the pipeline already answered RESERVATION CONFLICT for other holders. */
+    public static CompletionStage<ScsiResponse> reserve(Command c) {
+        if (!c.lu().reserve(c.nexus())) {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
+        }
+        return c.good();
+    }
+
+    /** SPC-2 7.17 RELEASE(6)/(10): releasing a reservation held by another nexus is no error and no effect. */
+    public static CompletionStage<ScsiResponse> release(Command c) {
+        c.lu().release(c.nexus());
+        return c.good();
+    }
+}

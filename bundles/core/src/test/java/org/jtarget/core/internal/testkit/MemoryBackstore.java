@@ -1,0 +1,117 @@
+package org.jtarget.core.internal.testkit;
+
+import io.netty.buffer.ByteBuf;
+import java.util.BitSet;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.ThinProvisioning;
+
+/** An in-memory backstore test double; optionally thin (tracks mapped blocks) and optionally deferred. */
+public final class MemoryBackstore implements Backstore {
+    private final int blockSize;
+    private final byte[] data;
+    private final BitSet mapped;
+    public final AtomicInteger writes = new AtomicInteger();
+    public final AtomicInteger flushes = new AtomicInteger();
+    public volatile boolean lastFua;
+    /** When set, read/write stages complete only when the test completes this gate. */
+    public volatile CompletableFuture<Void> gate;
+    public volatile boolean closed;
+
+    public MemoryBackstore(int blockSize, long blocks, boolean thin) {
+        this.blockSize = blockSize;
+        this.data = new byte[Math.toIntExact(blockSize * blocks)];
+        this.mapped = thin ? new BitSet() : null;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long blockCount() {
+        return data.length / blockSize;
+    }
+
+    @Override
+    public boolean writeCacheEnabled() {
+        return true;
+    }
+
+    @Override
+    public String productId() {
+        return "jtarget-memory";
+    }
+
+    public byte[] bytes() {
+        return data;
+    }
+
+    private CompletionStage<Void> done(Runnable r) {
+        CompletableFuture<Void> g = gate;
+        if (g == null) {
+            r.run();
+            return CompletableFuture.completedFuture(null);
+        }
+        return g.thenRun(r);
+    }
+
+    @Override
+    public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
+        return done(() -> dst.writeBytes(data, (int) (lba * blockSize), blocks * blockSize));
+    }
+
+    @Override
+    public CompletionStage<Void> write(long lba, ByteBuf src, boolean fua) {
+        int off = (int) (lba * blockSize);
+        int n = src.readableBytes();
+        byte[] copy = new byte[n];
+        src.getBytes(src.readerIndex(), copy);
+        return done(() -> {
+            System.arraycopy(copy, 0, data, off, n);
+            if (mapped != null) {
+                mapped.set((int) lba, (int) lba + n / blockSize);
+            }
+            writes.incrementAndGet();
+            lastFua = fua;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        flushes.incrementAndGet();
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public Optional<ThinProvisioning> thinProvisioning() {
+        if (mapped == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new ThinProvisioning() {
+            @Override
+            public CompletionStage<Void> unmap(long lba, long blocks) {
+                java.util.Arrays.fill(data, (int) (lba * blockSize), (int) ((lba + blocks) * blockSize), (byte) 0);
+                mapped.clear((int) lba, (int) (lba + blocks));
+                return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public long extent(long lba) {
+                boolean m = mapped.get((int) lba);
+                int next = m ? mapped.nextClearBit((int) lba) : mapped.nextSetBit((int) lba);
+                long end = next < 0 || next > blockCount() ? blockCount() : next;
+                return m ? end - lba : -(end - lba);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}
