@@ -80,7 +80,7 @@ public final class ObjectRegistry implements TargetService, TargetCore {
     private final SecureRandom random = new SecureRandom();
 
     @Activate
-    public ObjectRegistry(@Reference ScsiEngine engine) {
+    public ObjectRegistry(@Reference(name = "engine") ScsiEngine engine) {
         this(engine, home());
     }
 
@@ -88,6 +88,11 @@ public final class ObjectRegistry implements TargetService, TargetCore {
     ObjectRegistry(ScsiEngine engine, Path home) {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.dataDirectory = home.resolve("data");
+        try {
+            java.nio.file.Files.createDirectories(dataDirectory);
+        } catch (java.io.IOException e) {
+            LOG.warn("Cannot create the data folder {}: {}", dataDirectory, e.toString());
+        }
     }
 
     /** {@code jtarget.home}, else the working directory. */

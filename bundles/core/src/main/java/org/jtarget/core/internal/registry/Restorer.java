@@ -47,7 +47,9 @@ final class Restorer {
             throw new TargetException("already exists; the saved copy is skipped");
         }
         String serial = b.serial();
-        if (serial == null || !SERIAL.matcher(serial).matches()) {
+        if (serial == null || serial.isEmpty()) {
+            serial = r.newSerial(); // a hand-written or first-start entry: give it one, the next save keeps it
+        } else if (!SERIAL.matcher(serial).matches()) {
             serial = r.newSerial();
             problems.add("backstore " + b.name() + ": serial " + b.serial() + " is not valid; new serial " + serial);
         }
