@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +55,10 @@ class ControlChannelTest {
             System.err.print("done");
         }
 
+        public void crash() {
+            throw new NullPointerException("boom");
+        }
+
         public void hold() throws InterruptedException {
             release.await(20, TimeUnit.SECONDS);
             System.out.println("released");
@@ -68,6 +76,7 @@ class ControlChannelTest {
         shell.processor().addCommand("probe", probe, "answer");
         shell.processor().addCommand("probe", probe, "flood");
         shell.processor().addCommand("probe", probe, "hold");
+        shell.processor().addCommand("probe", probe, "crash");
         server = new ControlServer(shell.processor(), home);
         server.start();
     }
@@ -119,6 +128,30 @@ class ControlChannelTest {
         shell.processor().removeCommand("target", "list");
         assertEquals(new Exec(1, "", "Command not found: target:list (jtarget's commands are not available: the core"
                 + " is still starting or failed to start; see logs/jtarget.log)\n"), exec("target:list"));
+    }
+
+    @Test
+    void unexpectedErrorsAreOneLineToo() {
+        assertEquals(new Exec(1, "", "java.lang.NullPointerException: boom (stack trace in the instance log)\n"),
+                exec("probe:crash"));
+    }
+
+    @Test
+    void aForeignRequestIsRefused() throws IOException {
+        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(server.socket()))) {
+            OutputStream out = Channels.newOutputStream(c);
+            byte[] junk = "GET / HTTP/1.0".getBytes(StandardCharsets.US_ASCII);
+            ControlProtocol.writeFrame(out, (byte) 'G', junk, 0, junk.length);
+            InputStream in = Channels.newInputStream(c);
+            ControlProtocol.Frame err = ControlProtocol.readFrame(in, ControlProtocol.MAX_CHUNK);
+            assertEquals(ControlProtocol.STDERR, err.type());
+            assertTrue(new String(err.payload(), StandardCharsets.UTF_8).startsWith("jtarget: request type 71"));
+            ControlProtocol.Frame exit = ControlProtocol.readFrame(in, ControlProtocol.MAX_CHUNK);
+            assertEquals(ControlProtocol.EXIT, exit.type());
+            assertEquals(ControlProtocol.STATUS_PROTOCOL, exit.status());
+            assertEquals(null, ControlProtocol.readFrame(in, ControlProtocol.MAX_CHUNK), "then closed");
+        }
+        assertEquals(0, exec("target:list").status(), "still serving");
     }
 
     @Test
