@@ -106,6 +106,8 @@ final class FileBackstore implements Backstore {
             return DONE;
         } catch (BackstoreException e) {
             return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(internalFailure(e)); // e.g. a destination that cannot grow
         } catch (IOException e) {
             return CompletableFuture.failedFuture(ioFailure(SenseReason.UNRECOVERED_READ_ERROR, "read", lba, e));
         }
@@ -128,6 +130,8 @@ final class FileBackstore implements Backstore {
             }
         } catch (BackstoreException e) {
             return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(internalFailure(e));
         } catch (IOException e) {
             return CompletableFuture.failedFuture(ioFailure(SenseReason.WRITE_ERROR, "write", lba, e));
         }
@@ -226,6 +230,11 @@ final class FileBackstore implements Backstore {
                     "blocks: " + blocks + " (expected: <= " + Integer.MAX_VALUE / blockSize + ")");
         }
         return (int) blocks * blockSize;
+    }
+
+    /** A caller's mistake (SPI misuse), reported as HARDWARE ERROR / INTERNAL TARGET FAILURE. */
+    private BackstoreException internalFailure(RuntimeException e) {
+        return new BackstoreException(SenseReason.INTERNAL_TARGET_FAILURE, "backstore " + name + ": " + e, e);
     }
 
     private BackstoreException ioFailure(SenseReason reason, String op, long lba, IOException e) {

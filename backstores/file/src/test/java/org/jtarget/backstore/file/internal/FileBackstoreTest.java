@@ -110,6 +110,9 @@ class FileBackstoreTest {
         assertReason(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE, b.write(127, src, false));
         ByteBuf odd = track(Unpooled.directBuffer(100).writeZero(100));
         assertReason(SenseReason.INVALID_FIELD_IN_CDB, b.write(0, odd, false));
+        ByteBuf small = track(Unpooled.buffer(512, 512));
+        assertReason(SenseReason.INTERNAL_TARGET_FAILURE, b.read(0, 2, small)); // a failed stage, not a throw
+        assertEquals(0, small.writerIndex());
         join(b.read(127, 1, dst)); // the last block is in range
         assertEquals(512, dst.writerIndex());
     }

@@ -88,6 +88,8 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
             return DONE;
         } catch (BackstoreException e) {
             return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(internalFailure(e)); // e.g. a destination that cannot grow
         }
     }
 
@@ -114,6 +116,8 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
             return DONE;
         } catch (BackstoreException e) {
             return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(internalFailure(e)); // e.g. a destination that cannot grow
         }
     }
 
@@ -200,6 +204,11 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
                     "backstore " + name + ": out of memory for a " + chunkLength(index) + "-byte chunk");
         }
         return chunks.compareAndSet(index, null, chunk) ? chunk : chunks.get(index);
+    }
+
+    /** A caller's mistake (SPI misuse), reported as HARDWARE ERROR / INTERNAL TARGET FAILURE. */
+    private BackstoreException internalFailure(RuntimeException e) {
+        return new BackstoreException(SenseReason.INTERNAL_TARGET_FAILURE, "backstore " + name + ": " + e, e);
     }
 
     /** The last chunk is shorter when the capacity is not a whole number of chunks. */
