@@ -157,7 +157,7 @@ class DefaultTargetIT {
     @Order(100) // last: restarts the instance
     void dataAndConfigurationSurviveARestart() throws Exception {
         Cmd.assumeQemuIscsi();
-        Cmd.assumeInstalled("iscsi-ls", "libiscsi-bin");
+        Cmd.assumeInstalled("iscsi-readcapacity16", "libiscsi-bin");
         // configuration made at run time: a second file backstore on LUN 1
         jtarget.execOk("backstore:create extra file file=extra.img size=64M");
         jtarget.execOk("lun:add " + DEFAULT_IQN + " 1 1 extra");
@@ -170,11 +170,10 @@ class DefaultTargetIT {
         assertTrue(Files.isRegularFile(jtarget.home().resolve("conf/jtarget.json")), "no conf/jtarget.json saved");
 
         jtarget.start();
-        Cmd.Result ls = Cmd.run("iscsi-ls", "-s", "iscsi://" + jtarget.portal());
-        assertTrue(ls.ok(), ls::describe);
-        assertTrue(ls.out().contains("Target:" + DEFAULT_IQN), ls::describe);
-        assertTrue(Pattern.compile("(?m)^Lun:1\\s+Type:DIRECT_ACCESS").matcher(ls.out()).find(),
-                () -> "LUN 1 added before the restart is gone: " + ls.describe());
+        // LUN 1 is back with its size (64 MiB = 131072 blocks of 512: last LBA 131071)
+        Cmd.Result cap = Cmd.run("iscsi-readcapacity16", jtarget.url(1));
+        assertTrue(cap.ok(), () -> "LUN 1 added before the restart is gone: " + cap.describe());
+        assertTrue(cap.out().contains("RETURNED LOGICAL BLOCK ADDRESS:131071"), cap::describe);
         Qemu.io(jtarget.portal(), DEFAULT_IQN, 0, commands("read"));
         Qemu.io(jtarget.portal(), DEFAULT_IQN, 1, "read -P 0x99 0 128k", "read -P 0x66 67104768 4k");
         String list = jtarget.execOk("backstore:list");
