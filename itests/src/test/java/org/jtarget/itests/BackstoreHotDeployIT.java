@@ -2,11 +2,11 @@ package org.jtarget.itests;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import javax.inject.Inject;
 import org.jtarget.api.BackstoreInfo;
@@ -112,10 +112,47 @@ public class BackstoreHotDeployIT {
         assertEquals("the core was not restarted", core, Osgi.serviceId(context, TargetService.class, null));
     }
 
+    @Test
+    public void droppingTheJarIntoDeployAndRemovingIt() throws Exception {
+        long core = Osgi.serviceId(context, TargetService.class, null);
+        fileBundle().uninstall();
+        Osgi.eventually("hotfile goes offline", () -> state("hotfile") == BackstoreInfo.State.OFFLINE,
+                service::backstores);
+
+        Path deployed = Path.of(System.getProperty("jtarget.home"), "deploy", "jtarget-backstore-file.jar");
+        copyInto(deployed);
+        Osgi.eventually("FileInstall installs the dropped jar and hotfile comes back online",
+                () -> state("hotfile") == BackstoreInfo.State.ONLINE && lun(0).online(), service::backstores);
+        assertTrue(lun(1).online());
+
+        Files.delete(deployed);
+        Osgi.eventually("removing the jar takes hotfile offline", () -> state("hotfile") == BackstoreInfo.State.OFFLINE,
+                service::backstores);
+        assertFalse(lun(0).online());
+        assertTrue("the memory LUN is untouched", lun(1).online());
+        assertEquals("the core was not restarted", core, Osgi.serviceId(context, TargetService.class, null));
+
+        // Leave the container as the other tests expect it: the bundle installed from the reactor.
+        context.installBundle(FILE_LOCATION).start();
+        Osgi.eventually("hotfile online again", () -> state("hotfile") == BackstoreInfo.State.ONLINE,
+                service::backstores);
+    }
+
+    /** Copies the reactor's jar in atomically: FileInstall must never see half a jar. */
+    private static void copyInto(Path deployed) throws Exception {
+        Path hidden = deployed.resolveSibling(".copying-" + deployed.getFileName()); // dot files are ignored
+        Files.copy(Path.of(java.net.URI.create(FILE_LOCATION)), hidden, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(hidden, deployed, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The file backstore bundle, whichever way it was installed (reactor file URI or FileInstall). */
     private Bundle fileBundle() {
-        Bundle b = context.getBundle(FILE_LOCATION);
-        assertNotNull("file backstore bundle installed from " + FILE_LOCATION, b);
-        return b;
+        for (Bundle b : context.getBundles()) {
+            if ("org.jtarget.backstore-file".equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        throw new AssertionError("file backstore bundle not installed");
     }
 
     private Path image() {

@@ -51,6 +51,10 @@ final class JtargetOptions {
                 systemProperty("jtarget.portal").value("127.0.0.1:" + port),
                 systemProperty(PORT_PROPERTY).value(Integer.toString(port)),
                 systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value("info"),
+                // home/deploy, watched as in the distribution (fabric and backstore bundles are dropped there)
+                systemProperty("felix.fileinstall.dir").value(home.resolve("deploy").toString()),
+                systemProperty("felix.fileinstall.poll").value("200"),
+                systemProperty("felix.fileinstall.noInitialDelay").value("true"),
                 systemProperty("org.slf4j.simpleLogger.logFile").value(home.resolve("logs/jtarget.log").toString()),
 
                 // Logging first, before anything logs (STACK.md: SPI Fly mediates SLF4J 2's ServiceLoader).
@@ -65,6 +69,7 @@ final class JtargetOptions {
                 mavenBundle("org.osgi", "org.osgi.service.component").versionAsInProject(),
                 mavenBundle("org.apache.felix", "org.apache.felix.scr").versionAsInProject(),
                 mavenBundle("org.apache.felix", "org.apache.felix.configadmin").versionAsInProject(),
+                mavenBundle("org.apache.felix", "org.apache.felix.fileinstall").versionAsInProject(),
                 mavenBundle("org.apache.felix", "org.apache.felix.gogo.runtime").versionAsInProject(),
                 mavenBundle("org.apache.felix", "org.apache.felix.gogo.command").versionAsInProject(),
 
@@ -105,6 +110,7 @@ final class JtargetOptions {
             }
             Files.createDirectories(home.resolve("logs"));
             Files.createDirectories(home.resolve("data"));
+            Files.createDirectories(home.resolve("deploy"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
