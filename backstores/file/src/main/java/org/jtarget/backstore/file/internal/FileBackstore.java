@@ -161,9 +161,6 @@ final class FileBackstore implements Backstore {
         } catch (IOException e) {
             LOG.warn("backstore {}: close of {} failed", name, path, e);
         }
-        if (nativeFiles != null) {
-            nativeFiles.close();
-        }
     }
 
     private CompletableFuture<Void> force() {
@@ -288,14 +285,15 @@ final class FileBackstore implements Backstore {
             long remaining = blockCount - lba;
             long offset = lba * blockSize;
             try {
-                long data = nativeFiles.nextData(offset);
+                long[] dataAndHole = nativeFiles.dataAndHole(offset);
+                long data = dataAndHole[0];
                 if (data < 0 || data >= blockCount * blockSize) {
                     return -remaining; // a hole (or end of a short file) up to the last block
                 }
                 if (data > offset) {
                     return -Math.max(1, Math.min(remaining, (data - offset) / blockSize));
                 }
-                long hole = nativeFiles.nextHole(offset);
+                long hole = dataAndHole[1];
                 long mapped = hole < 0 ? remaining : (hole - offset + blockSize - 1) / blockSize;
                 return Math.max(1, Math.min(remaining, mapped));
             } catch (IOException e) {

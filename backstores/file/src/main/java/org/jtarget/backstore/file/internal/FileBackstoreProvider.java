@@ -219,9 +219,9 @@ public final class FileBackstoreProvider implements BackstoreProvider {
             }
             NativeFiles nativeFiles;
             try {
-                nativeFiles = NativeFiles.open(path, (endOfData + 4095) & ~4095L);
+                nativeFiles = NativeFiles.forFile(path, (endOfData + 4095) & ~4095L);
             } catch (LinkageError e) {
-                nativeFiles = null; // JNA absent: no hole punching
+                nativeFiles = null; // JNA absent (optional import unwired): no hole punching
             }
             return new FileBackstore(context.name(), path, channel, blockSize, blockCount, writeCache, syncPool,
                     nativeFiles);

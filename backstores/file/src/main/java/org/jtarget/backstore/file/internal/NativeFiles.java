@@ -9,14 +9,15 @@ import java.nio.file.Path;
 
 /**
  * The Linux calls Java 17 lacks, through JNA: fallocate(2) hole punching and lseek(2) SEEK_DATA/SEEK_HOLE.
- * JNA is an optional import: only {@link #open} touches it, inside a catch of {@link LinkageError}, so the
- * bundle resolves and works without it (no thin provisioning then).
+ * JNA is an optional import: only {@link #forFile} touches it first, and the caller catches
+ * {@link LinkageError}, so the bundle resolves and works without it (no thin provisioning then).
  *
- * <p>Uses its own descriptor on the file (the FileChannel's is not reachable without --add-opens); both
- * refer to the same inode. lseek moves this descriptor's offset, which nothing else reads, so concurrent
- * calls are safe.
+ * <p>Each call opens its own descriptor on the path (the FileChannel's is not reachable without
+ * --add-opens) and closes it again: UNMAP and GET LBA STATUS are rare next to reads and writes, and an
+ * instance with 10,000 file backstores should not hold 10,000 more descriptors. The descriptors refer to
+ * the same inode as the channel.
  */
-final class NativeFiles implements AutoCloseable {
+final class NativeFiles {
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
     private static final int FALLOC_FL_KEEP_SIZE = 1;
@@ -25,7 +26,7 @@ final class NativeFiles implements AutoCloseable {
     private static final int SEEK_HOLE = 4;
     private static final int ENXIO = 6;
 
-    /** glibc, x86_64/aarch64 Linux: off_t is 64 bits. */
+    /** glibc, 64-bit Linux: off_t is 64 bits. */
     interface LibC extends Library {
         int open(String path, int flags) throws LastErrorException;
 
@@ -36,59 +37,83 @@ final class NativeFiles implements AutoCloseable {
         long lseek(int fd, long offset, int whence) throws LastErrorException;
     }
 
-    private final LibC libc;
-    private final int fd;
+    /** Bound once per bundle class loader, on first use. */
+    private static final class Binding {
+        static final LibC LIBC = Platform.isLinux() && Platform.is64Bit() ? Native.load("c", LibC.class) : null;
+    }
 
-    private NativeFiles(LibC libc, int fd) {
+    private final LibC libc;
+    private final Path path;
+
+    private NativeFiles(LibC libc, Path path) {
         this.libc = libc;
-        this.fd = fd;
+        this.path = path;
     }
 
     /**
-     * Opens {@code path} for hole punching, probing that the file system supports it by punching beyond
-     * {@code endOfData} (which changes nothing: KEEP_SIZE). Returns null when JNA, the platform or the
-     * file system cannot punch holes.
+     * Hole punching for {@code path}, after probing that its file system supports it by punching beyond
+     * {@code endOfData} (which changes nothing: KEEP_SIZE). Null when JNA's native part, the platform or
+     * the file system cannot punch holes.
      */
-    static NativeFiles open(Path path, long endOfData) {
+    static NativeFiles forFile(Path path, long endOfData) {
         try {
-            if (!Platform.isLinux() || !Platform.is64Bit()) {
+            LibC libc = Binding.LIBC;
+            if (libc == null) {
                 return null;
             }
-            LibC libc = Native.load("c", LibC.class);
-            int fd = libc.open(path.toString(), O_RDWR | O_CLOEXEC);
-            NativeFiles files = new NativeFiles(libc, fd);
-            try {
-                files.punchHole(endOfData, 4096);
-                return files;
-            } catch (IOException e) {
-                files.close();
-                return null;
-            }
-        } catch (LinkageError | LastErrorException e) {
+            NativeFiles files = new NativeFiles(libc, path);
+            files.punchHole(endOfData, 4096);
+            return files;
+        } catch (IOException | LastErrorException | UnsatisfiedLinkError e) {
             return null;
         }
     }
 
     /** Deallocates the range; partial file-system blocks at either end are zeroed by the kernel. */
     void punchHole(long offset, long length) throws IOException {
+        int fd = open();
         try {
             libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
         } catch (LastErrorException e) {
             throw new IOException("fallocate(PUNCH_HOLE, " + offset + ", " + length + "): errno " + e.getErrorCode(), e);
+        } finally {
+            close(fd);
         }
     }
 
-    /** The first data offset at or after {@code offset}, or -1 when only a hole follows up to end of file. */
-    long nextData(long offset) throws IOException {
-        return seek(offset, SEEK_DATA);
+    /**
+     * Where data and holes lie from {@code offset}: {@code [nextData, nextHole]}, where nextData is -1
+     * when only a hole follows up to end of file, and nextHole (end of file counts as a hole) is looked
+     * up only when data starts at {@code offset}.
+     */
+    long[] dataAndHole(long offset) throws IOException {
+        int fd = open();
+        try {
+            long data = seek(fd, offset, SEEK_DATA);
+            long hole = data == offset ? seek(fd, offset, SEEK_HOLE) : -1;
+            return new long[] {data, hole};
+        } finally {
+            close(fd);
+        }
     }
 
-    /** The first hole offset at or after {@code offset} (end of file counts as a hole), or -1 past end of file. */
-    long nextHole(long offset) throws IOException {
-        return seek(offset, SEEK_HOLE);
+    private int open() throws IOException {
+        try {
+            return libc.open(path.toString(), O_RDWR | O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw new IOException("open(" + path + "): errno " + e.getErrorCode(), e);
+        }
     }
 
-    private long seek(long offset, int whence) throws IOException {
+    private void close(int fd) {
+        try {
+            libc.close(fd);
+        } catch (LastErrorException e) {
+            // nothing was written through this descriptor
+        }
+    }
+
+    private long seek(int fd, long offset, int whence) throws IOException {
         try {
             return libc.lseek(fd, offset, whence);
         } catch (LastErrorException e) {
@@ -96,15 +121,6 @@ final class NativeFiles implements AutoCloseable {
                 return -1;
             }
             throw new IOException("lseek(" + offset + ", " + whence + "): errno " + e.getErrorCode(), e);
-        }
-    }
-
-    @Override
-    public void close() {
-        try {
-            libc.close(fd);
-        } catch (LastErrorException e) {
-            // nothing was written through this descriptor
         }
     }
 }
