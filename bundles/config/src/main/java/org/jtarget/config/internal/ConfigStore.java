@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jtarget.api.Configuration;
 import org.jtarget.api.TargetService;
 import org.jtarget.api.TargetServiceListener;
+import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -35,8 +36,14 @@ public final class ConfigStore implements TargetServiceListener {
     static final long DEBOUNCE_MILLIS = 200;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
 
+    /**
+     * Held as service objects, not the service: the registry binds this component as a listener while
+     * it is created, so taking the service during our own creation would be a cycle (SCR logs it as an
+     * error). The service is taken on the store's thread once activation returned.
+     */
     @Reference
-    private TargetService service;
+    private ComponentServiceObjects<TargetService> serviceObjects;
+    private volatile TargetService service;
     private Path file;
     private String portal;
     private final AtomicBoolean pending = new AtomicBoolean();
@@ -54,6 +61,7 @@ public final class ConfigStore implements TargetServiceListener {
         this.portal = portal;
     }
 
+    /** Starts the store: restoring runs on the store's thread, see {@link #serviceObjects}. */
     @Activate
     void activate() {
         if (file == null) {
@@ -67,28 +75,53 @@ public final class ConfigStore implements TargetServiceListener {
             t.setDaemon(true);
             return t;
         });
-        Configuration loaded = load();
-        active = true;
-        if (loaded != null) {
-            List<String> problems = service.restore(loaded);
-            problems.forEach(p -> LOG.warn("Configuration {}: {}", file, p));
-            if (!problems.isEmpty() && Files.exists(file)) {
-                keepCopy("before-restore");
+        saver.execute(this::start);
+    }
+
+    /** Restores the saved (or first-start) tree and saves it back, with serials and skipped parts settled. */
+    private void start() {
+        try {
+            if (service == null) {
+                service = serviceObjects.getService();
             }
+            Configuration loaded = load();
+            active = true;
+            if (loaded != null) {
+                List<String> problems = service.restore(loaded);
+                problems.forEach(p -> LOG.warn("Configuration {}: {}", file, p));
+                if (!problems.isEmpty() && Files.exists(file)) {
+                    keepCopy("before-restore");
+                }
+            }
+            save();
+        } catch (RuntimeException e) {
+            LOG.error("Configuration {} could not be restored", file, e);
         }
-        save();
     }
 
     @Deactivate
     void deactivate() {
         active = false;
-        saver.shutdownNow();
+        saver.shutdown(); // lets a start or save in progress finish
         try {
-            saver.awaitTermination(10, TimeUnit.SECONDS);
+            if (!saver.awaitTermination(30, TimeUnit.SECONDS)) {
+                saver.shutdownNow();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        save();
+        if (service != null) {
+            save();
+            if (serviceObjects != null) {
+                serviceObjects.ungetService(service);
+            }
+            service = null;
+        }
+    }
+
+    /** For tests: waits until what the store's thread was given has run. */
+    void awaitIdle() throws Exception {
+        saver.submit(() -> { }).get(30, TimeUnit.SECONDS);
     }
 
     @Override

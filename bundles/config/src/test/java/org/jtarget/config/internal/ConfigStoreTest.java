@@ -62,6 +62,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
         store.activate();
+        store.awaitIdle();
         Configuration c = service.restored.get(0);
         BackstoreInfo b = c.backstores().get(0);
         assertEquals("default", b.name());
@@ -81,10 +82,11 @@ class ConfigStoreTest {
     }
 
     @Test
-    void firstStartListensOnJtargetPortal() {
+    void firstStartListensOnJtargetPortal() throws Exception {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, "127.0.0.1:13260");
         store.activate();
+        store.awaitIdle();
         assertEquals(List.of("127.0.0.1:13260"), service.restored.get(0).targets().get(0).tpgs().get(0).portals());
         store.deactivate();
     }
@@ -100,6 +102,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, "127.0.0.1:3299");
         store.activate();
+        store.awaitIdle();
         Configuration restored = service.restored.get(0);
         assertEquals(List.of("127.0.0.1:3299"), restored.targets().get(0).tpgs().get(0).portals());
         assertEquals(List.of("127.0.0.1:3260"), restored.targets().get(1).tpgs().get(0).portals(), "other targets keep theirs");
@@ -114,6 +117,7 @@ class ConfigStoreTest {
         FakeTargetService second = new FakeTargetService();
         ConfigStore store = new ConfigStore(second, home, null);
         store.activate();
+        store.awaitIdle();
         assertEquals(sample(), second.restored.get(0));
         assertEquals(List.of(), ConfigFile.read(file()).problems());
         store.deactivate();
@@ -144,6 +148,7 @@ class ConfigStoreTest {
         ConfigFile.write(file(), sample());
         String before = Files.readString(file());
         store.activate();
+        store.awaitIdle();
         service.tree = null; // configuration() now fails the way a broken service would
         store.save();
         assertEquals(before, Files.readString(file()));
@@ -159,6 +164,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
         store.activate();
+        store.awaitIdle();
         assertTrue(service.restored.isEmpty(), "nothing is restored from a broken file, not even the defaults");
         List<Path> files = conf();
         assertEquals(2, files.size(), files.toString());
@@ -179,6 +185,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
         store.activate();
+        store.awaitIdle();
         assertTrue(conf().stream().anyMatch(p -> p.getFileName().toString().startsWith("jtarget.json.broken-")));
         store.deactivate();
     }
@@ -204,6 +211,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
         store.activate();
+        store.awaitIdle();
         Path copy = conf().stream().filter(p -> p.getFileName().toString().startsWith("jtarget.json.before-restore-"))
                 .findFirst().orElseThrow();
         assertEquals(text, Files.readString(copy), "what the save drops stays in a copy");
@@ -215,6 +223,7 @@ class ConfigStoreTest {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
         store.activate();
+        store.awaitIdle();
         int readsAfterStart = service.reads.get();
         service.tree = sample();
         for (int i = 0; i < 100; i++) {
