@@ -202,7 +202,7 @@ public final class LoginNegotiator {
             if (choice == null) {
                 answer.add(entry("AuthMethod", "Reject"));
                 return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "AuthMethod " + offered + " (expected: "
-                        + (access.chapRequired() ? "CHAP" : "None") + ")");
+                        + (access.chapRequired() ? "CHAP" : "None") + ")", answer);
             }
             answer.add(entry("AuthMethod", choice));
             authMethodChosen = true;
@@ -219,7 +219,7 @@ public final class LoginNegotiator {
             if (!Arrays.asList(keys.get("CHAP_A").split(",")).contains(Chap.MD5)) {
                 answer.add(entry("CHAP_A", "Reject"));
                 return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_A " + keys.get("CHAP_A")
-                        + " (expected: a list with 5, MD5)");
+                        + " (expected: a list with 5, MD5)", answer);
             }
             chapId = random.nextInt(256);
             chapChallenge = new byte[16];
@@ -314,8 +314,14 @@ public final class LoginNegotiator {
     }
 
     private LoginReply fail(LoginRequest request, LoginStatus status, String why) {
+        return fail(request, status, why, List.of());
+    }
+
+    /** A failed login; {@code answer} carries keys worth telling the initiator (e.g. AuthMethod=Reject). */
+    private LoginReply fail(LoginRequest request, LoginStatus status, String why,
+                            List<Map.Entry<String, String>> answer) {
         warn.accept("login of " + (initiatorName == null ? "?" : initiatorName) + " failed: " + status + ": " + why);
-        return new LoginReply(false, request.csg(), request.nsg(), status, List.of(), false);
+        return new LoginReply(false, request.csg(), request.nsg(), status, List.copyOf(answer), false);
     }
 
     private static Map.Entry<String, String> entry(String key, String value) {

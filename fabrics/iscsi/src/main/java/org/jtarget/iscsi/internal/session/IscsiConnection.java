@@ -182,6 +182,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             settings.dataDigest(parameters.dataDigest());
             settings.maxRecvDataSegmentLength(parameters.targetMaxRecvDataSegmentLength());
             login = null;
+            LOG.info("{} session of {} from {} (TSIH {}): {}", discovery ? "discovery" : "normal", initiatorName,
+                    ctx.channel().remoteAddress(), tsih, parameters);
         }
     }
 
