@@ -46,10 +46,6 @@ final class LunTable {
         return backstores[index];
     }
 
-    LogicalUnit unitAt(int index) {
-        return units[index];
-    }
-
     LunTable with(int lun, LogicalUnit unit, String backstore) {
         int i = Arrays.binarySearch(luns, lun);
         if (i >= 0) {
@@ -88,14 +84,5 @@ final class LunTable {
         System.arraycopy(units, i + 1, u, i, n - i - 1);
         System.arraycopy(backstores, i + 1, b, i, n - i - 1);
         return new LunTable(l, u, b);
-    }
-
-    boolean uses(String backstore) {
-        for (String b : backstores) {
-            if (b.equals(backstore)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

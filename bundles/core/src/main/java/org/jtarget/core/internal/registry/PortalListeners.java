@@ -93,11 +93,6 @@ final class PortalListeners {
         return use != null && use.listening;
     }
 
-    int users(String fabric, InetSocketAddress address) {
-        Use use = byFabric.getOrDefault(fabric, Map.of()).get(address);
-        return use == null ? 0 : use.users;
-    }
-
     private static String start(FabricModule module, InetSocketAddress address, Use use) {
         if (use.listening) {
             return null;
