@@ -5,12 +5,13 @@
 #   (perf.sh: iscsi-perf reads, qemu-img bench reads and writes) against each in turn, and prints one row
 #   per probe: IOPS of both and the ratio jtarget/tgt. Both targets are stopped by PID on exit.
 #   Client and targets share the same CPUs: compare ratios, not absolute figures, across machines.
-# Env: SECS per probe (default 3), OUT directory for raw output (default bench/target/bench),
+# Env: SECS per probe (default 3), WARMUP seconds of untimed load before the probes (default 5), OUT directory for raw output (default bench/target/bench),
 #      ONLY=jtarget|tgt to measure one side, JTARGET (launcher, see jtarget-peer.sh).
 # Exit: 0 when every probe ran on every measured side, 1 otherwise, 2 when a tool is missing.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 export SECS=${SECS:-3}
+WARMUP=${WARMUP:-5}
 OUT=${OUT:-$HERE/target/bench} ONLY=${ONLY:-}
 command -v iscsi-perf >/dev/null || { echo "bench: iscsi-perf missing (apt-get install libiscsi-bin)" >&2; exit 2; }
 rm -rf "$OUT" && mkdir -p "$OUT" || exit 2
@@ -29,7 +30,10 @@ measure() {  # side start-command... ; runs perf.sh against the URL the start co
   if ! url=$("$@" 2>"$OUT/$side.start.err" | sed -n 's/.* serving \(iscsi:[^ ]*\).*/\1/p'); [ -z "$url" ]; then
     echo "bench: $side did not start:" >&2; cat "$OUT/$side.start.err" >&2; return 1
   fi
-  echo "bench: $side at $url, SECS=$SECS per probe" >&2
+  echo "bench: $side at $url, SECS=$SECS per probe, WARMUP=${WARMUP}s" >&2
+  # the same untimed load first on both sides: a JVM target runs interpreted until the JIT has compiled it
+  [ "$WARMUP" -gt 0 ] && timeout -k 5 $((WARMUP + 30)) iscsi-perf -i iqn.2026-11.org.example:warmup -m 32 -b 8 \
+                           -t "$WARMUP" "$url" >/dev/null 2>&1
   "$HERE/perf.sh" "$url" | tee "$OUT/$side.perf" | sed "s/^/  $side /" >&2
 }
 
