@@ -132,7 +132,9 @@ public class BackstoreHotDeployIT {
         assertTrue("the memory LUN is untouched", lun(1).online());
         assertEquals("the core was not restarted", core, Osgi.serviceId(context, TargetService.class, null));
 
-        // Leave the container as the other tests expect it: the bundle installed from the reactor.
+        // Leave the container as the other tests expect it: the bundle installed from the reactor, once
+        // FileInstall has finished uninstalling (it stops the bundle first, which already took it offline).
+        Osgi.eventually("FileInstall uninstalls the removed jar", () -> findFileBundle() == null, this::findFileBundle);
         context.installBundle(FILE_LOCATION).start();
         Osgi.eventually("hotfile online again", () -> state("hotfile") == BackstoreInfo.State.ONLINE,
                 service::backstores);
@@ -147,12 +149,20 @@ public class BackstoreHotDeployIT {
 
     /** The file backstore bundle, whichever way it was installed (reactor file URI or FileInstall). */
     private Bundle fileBundle() {
+        Bundle b = findFileBundle();
+        if (b == null) {
+            throw new AssertionError("file backstore bundle not installed");
+        }
+        return b;
+    }
+
+    private Bundle findFileBundle() {
         for (Bundle b : context.getBundles()) {
-            if ("org.jtarget.backstore-file".equals(b.getSymbolicName())) {
+            if ("org.jtarget.backstore-file".equals(b.getSymbolicName()) && b.getState() != Bundle.UNINSTALLED) {
                 return b;
             }
         }
-        throw new AssertionError("file backstore bundle not installed");
+        return null;
     }
 
     private Path image() {

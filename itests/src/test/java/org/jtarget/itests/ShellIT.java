@@ -127,6 +127,14 @@ public class ShellIT {
     }
 
     @Test
+    public void typesDescribeTheBackstoreParameters() throws Exception {
+        String types = shell.run("backstore:types");
+        for (String word : new String[] {"file", "memory", "size", "block_size", "write_cache", "512"}) {
+            assertThat(types, containsString(word));
+        }
+    }
+
+    @Test
     public void deleteWithDestroyRemovesTheBackingFile() throws Exception {
         shell.run("backstore:create fdisk file file=shell-fdisk.img size=1M");
         Path image = Path.of(System.getProperty("jtarget.home"), "data", "shell-fdisk.img");

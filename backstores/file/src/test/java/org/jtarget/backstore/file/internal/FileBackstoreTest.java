@@ -144,6 +144,12 @@ class FileBackstoreTest {
         b.close();
         opened.remove(b);
 
+        Backstore part = open(Map.of("file", "own.img", "size", "4K"));
+        assertEquals(8, part.blockCount(), "a smaller size exposes the start of the file");
+        part.close();
+        opened.remove(part);
+        assertEquals(8192, Files.size(file), "and never truncates it");
+
         Backstore grown = open(Map.of("file", "own.img", "size", "1M"));
         assertEquals(2048, grown.blockCount());
         assertEquals(1 << 20, Files.size(file));
@@ -190,6 +196,7 @@ class FileBackstoreTest {
         assertInvalid("file: missing (expected: a path, relative to the data folder " + data + ")", Map.of("size", "1M"));
         assertInvalid("file: /nonexistent-dir-h5a/x.img (folder /nonexistent-dir-h5a does not exist)",
                 Map.of("file", "/nonexistent-dir-h5a/x.img", "size", "1M"));
+        assertInvalid("file: " + data + " (expected: a regular file)", Map.of("file", ".", "size", "1M"));
         assertFalse(Files.exists(data.resolve("a.img")), "a refused open leaves no file behind");
     }
 
