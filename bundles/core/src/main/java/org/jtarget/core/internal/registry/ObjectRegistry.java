@@ -317,6 +317,8 @@ public final class ObjectRegistry implements TargetService, TargetCore {
 
     /** Opens what a provider that just arrived can serve; one object at a time so admin calls interleave. */
     private void openAll(String type, BackstoreProvider provider) {
+        int online = 0;
+        int failed = 0;
         for (String name : List.copyOf(backstores.keySet())) {
             if (Thread.currentThread().isInterrupted()) {
                 return;
@@ -328,11 +330,18 @@ public final class ObjectRegistry implements TargetService, TargetCore {
                     return;
                 }
                 if (obj != null && obj.type.equals(type) && obj.state != BackstoreInfo.State.ONLINE) {
-                    open(obj, provider);
+                    if (open(obj, provider)) {
+                        online++;
+                    } else {
+                        failed++;
+                    }
                 }
             } finally {
                 lock.unlock();
             }
+        }
+        if (online + failed > 0) {
+            LOG.info("Backstore type {}: {} object(s) back online, {} failed", type, online, failed);
         }
     }
 
@@ -341,7 +350,7 @@ public final class ObjectRegistry implements TargetService, TargetCore {
         try {
             Map<String, String> effective = Validation.validate(provider, obj.type, obj.parameters);
             obj.online(provider.open(new BackstoreContext(obj.name, effective, dataDirectory)));
-            LOG.info("Backstore {} is online", obj.name);
+            LOG.debug("Backstore {} is online", obj.name);
             return true;
         } catch (Exception e) {
             obj.state = BackstoreInfo.State.FAILED;

@@ -10,9 +10,12 @@ import org.jtarget.api.TargetException;
 import org.jtarget.api.TargetInfo;
 import org.jtarget.api.TpgInfo;
 import org.jtarget.spi.backstore.BackstoreProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Restores one saved tree under the registry lock, noting what it must skip (TargetService#restore). */
 final class Restorer {
+    private static final Logger LOG = LoggerFactory.getLogger(Restorer.class);
     /** Saved serials: the Unit Serial Number VPD page (80h, SPC-4) holds ASCII; keep them short and printable. */
     private static final Pattern SERIAL = Pattern.compile("[0-9A-Za-z_.-]{1,32}");
 
@@ -25,6 +28,7 @@ final class Restorer {
     }
 
     void restore(Configuration c) {
+        long t0 = System.nanoTime();
         for (BackstoreInfo b : c.backstores()) {
             try {
                 backstore(b);
@@ -39,6 +43,8 @@ final class Restorer {
                 problems.add("target " + t.name() + ": " + e.getMessage() + " (skipped with its TPGs)");
             }
         }
+        LOG.info("Restored {} backstore(s) and {} target(s) in {} ms; {} problem(s)", c.backstores().size(),
+                c.targets().size(), (System.nanoTime() - t0) / 1_000_000, problems.size());
     }
 
     private void backstore(BackstoreInfo b) {
