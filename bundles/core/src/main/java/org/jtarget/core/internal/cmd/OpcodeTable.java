@@ -112,6 +112,9 @@ public final class OpcodeTable {
         int last = usage.length - 1;
         for (int i = 1; i <= last; i++) {
             int allowed = i == last ? CONTROL_MASK : usage[i] & 0xFF;
+            if (i == 1 && d.serviceAction() >= 0) {
+                allowed |= 0x1F; // the SERVICE ACTION field itself, already matched
+            }
             int bad = cdb.u8(i) & ~allowed;
             if (bad != 0) {
                 throw Sense.invalidCdbField(i, 31 - Integer.numberOfLeadingZeros(bad)).exception();

@@ -77,6 +77,24 @@ public final class Maintenance {
         return c.good();
     }
 
+    /**
+     * SBC-3 5.18/5.19 READ DEFECT DATA: a virtual medium has no defects; the requested lists come back
+     * valid and empty in the requested format.
+     */
+    public static CompletionStage<ScsiResponse> readDefectData(Command c) {
+        Cdb cdb = c.cdb();
+        boolean twelve = cdb.opcode() == SbcCommands.READ_DEFECT_DATA_12;
+        int req = twelve ? cdb.u8(1) : cdb.u8(2); // REQ_PLIST(4) REQ_GLIST(3) DEFECT LIST FORMAT(2-0)
+        ByteBuf b = Command.allocate(8);
+        b.writeByte(0).writeByte(req & 0x1F); // PLISTV GLISTV as requested, same format
+        if (twelve) {
+            b.writeShort(0).writeInt(0); // DEFECT LIST LENGTH (4 bytes)
+        } else {
+            b.writeShort(0);
+        }
+        return c.respond(b);
+    }
+
     /** SPC-4 6.13: PREVENT 00b is accepted; prevention is INVALID FIELD IN CDB for a non-removable LU. */
     public static CompletionStage<ScsiResponse> preventAllow(Command c) {
         if ((c.cdb().u8(4) & 0x03) != 0) {

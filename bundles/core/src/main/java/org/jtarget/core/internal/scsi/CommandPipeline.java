@@ -132,6 +132,11 @@ public final class CommandPipeline {
                 finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
                 return;
             }
+            // persistent reservation (SPC-4 5.9.1)
+            if (lu.persistentReservations().conflicts(nexus.info(), p.descriptor())) {
+                finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
+                return;
+            }
             // write protection: SWP in the control mode page (SPC-4 7.5.8)
             if (p.hasFlag(OpcodeDescriptor.WRITE) && lu.modePages().softwareWriteProtect()) {
                 fail(c, Sense.of(SenseReason.WRITE_PROTECTED));

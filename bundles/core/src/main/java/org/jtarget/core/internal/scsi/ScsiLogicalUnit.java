@@ -6,6 +6,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.spc.ModePages;
+import org.jtarget.core.internal.spc.PersistentReservations;
 import org.jtarget.core.internal.ua.UnitAttentions;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
@@ -22,6 +23,7 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     private final ModePages modePages = new ModePages();
     private final UnitAttentions<ScsiNexus> unitAttentions = new UnitAttentions<>();
     private final WriteGate writeGate = new WriteGate();
+    private final PersistentReservations persistentReservations = new PersistentReservations();
     private final Object lock = new Object();
     private Binding binding; // guarded by lock
     private boolean everAttached; // guarded by lock
@@ -181,6 +183,10 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     /** Serialises COMPARE AND WRITE against other writes (SBC-3 5.2: atomic). */
     public WriteGate writeGate() {
         return writeGate;
+    }
+
+    public PersistentReservations persistentReservations() {
+        return persistentReservations;
     }
 
     /** The nexus holding an SPC-2 reservation (RESERVE(6)/(10)), or null. */

@@ -62,7 +62,8 @@ public final class Reports {
 
     /** SPC-2 7.21 RESERVE(6)/(10): the pipeline already answered RESERVATION CONFLICT for other holders. */
     public static CompletionStage<ScsiResponse> reserve(Command c) {
-        if (!c.lu().reserve(c.nexus())) {
+        // SPC-4 5.9.3: RESERVE conflicts while persistent reservation registrations exist
+        if (c.lu().persistentReservations().hasRegistrations() || !c.lu().reserve(c.nexus())) {
             return java.util.concurrent.CompletableFuture.completedFuture(
                     new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
         }
@@ -71,6 +72,10 @@ public final class Reports {
 
     /** SPC-2 7.17 RELEASE(6)/(10): releasing a reservation held by another nexus is no error and no effect. */
     public static CompletionStage<ScsiResponse> release(Command c) {
+        if (c.lu().persistentReservations().hasRegistrations()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
+        }
         c.lu().release(c.nexus());
         return c.good();
     }

@@ -3,6 +3,8 @@ package org.jtarget.core.internal.spc;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.ANY_LUN;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.MEDIUM;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.NO_UA;
+import static org.jtarget.core.internal.cmd.OpcodeDescriptor.PR_EXEMPT;
+import static org.jtarget.core.internal.cmd.OpcodeDescriptor.READS;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.RESERVATION_EXEMPT;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.usage;
 
@@ -23,7 +25,7 @@ import org.jtarget.core.internal.sense.Sense;
 public final class SpcCommands {
     public static final int TEST_UNIT_READY = 0x00, REQUEST_SENSE = 0x03, INQUIRY = 0x12, MODE_SELECT_6 = 0x15,
             RESERVE_6 = 0x16, RELEASE_6 = 0x17, MODE_SENSE_6 = 0x1A, MODE_SELECT_10 = 0x55, RESERVE_10 = 0x56,
-            RELEASE_10 = 0x57, MODE_SENSE_10 = 0x5A, REPORT_LUNS = 0xA0, MAINTENANCE_IN = 0xA3;
+            RELEASE_10 = 0x57, MODE_SENSE_10 = 0x5A, PERSISTENT_RESERVE_IN = 0x5E, PERSISTENT_RESERVE_OUT = 0x5F, REPORT_LUNS = 0xA0, MAINTENANCE_IN = 0xA3;
     /** MAINTENANCE IN service actions (SPC-4 6.35, 6.36). */
     public static final int SA_REPORT_SUPPORTED_OPCODES = 0x0C, SA_REPORT_SUPPORTED_TMFS = 0x0D;
 
@@ -31,13 +33,13 @@ public final class SpcCommands {
 
     public List<OpcodeDescriptor> descriptors() {
         return List.of(
-                d("TEST UNIT READY", TEST_UNIT_READY, -1, usage(0x00, 0, 0, 0, 0, 0), MEDIUM,
+                d("TEST UNIT READY", TEST_UNIT_READY, -1, usage(0x00, 0, 0, 0, 0, 0), MEDIUM | PR_EXEMPT,
                         SpcCommands::noData, c -> c.good()),
                 d("REQUEST SENSE", REQUEST_SENSE, -1, usage(0x03, 0x01, 0, 0, 0xFF, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)),
                         Reports::requestSense),
                 d("INQUIRY", INQUIRY, -1, usage(0x12, 0x01, 0xFF, 0xFF, 0xFF, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(3)),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(3)),
                         Inquiry::execute),
                 d("MODE SELECT(6)", MODE_SELECT_6, -1, usage(0x15, 0x11, 0, 0, 0xFF, 0), 0,
                         (cdb, d, lu) -> modeSelect(cdb, d, cdb.u8(4)), ModeCommands::select),
@@ -45,7 +47,7 @@ public final class SpcCommands {
                         Reports::reserve),
                 d("RELEASE(6)", RELEASE_6, -1, usage(0x17, 0, 0, 0, 0, 0), RESERVATION_EXEMPT,
                         SpcCommands::noData, Reports::release),
-                d("MODE SENSE(6)", MODE_SENSE_6, -1, usage(0x1A, 0x08, 0xFF, 0xFF, 0xFF, 0), 0,
+                d("MODE SENSE(6)", MODE_SENSE_6, -1, usage(0x1A, 0x08, 0xFF, 0xFF, 0xFF, 0), READS,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)), ModeCommands::sense),
                 d("MODE SELECT(10)", MODE_SELECT_10, -1, usage(0x55, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), 0,
                         (cdb, d, lu) -> modeSelect(cdb, d, cdb.u16(7)), ModeCommands::select),
@@ -53,16 +55,40 @@ public final class SpcCommands {
                         SpcCommands::noData, Reports::reserve),
                 d("RELEASE(10)", RELEASE_10, -1, usage(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0), RESERVATION_EXEMPT,
                         SpcCommands::noData, Reports::release),
-                d("MODE SENSE(10)", MODE_SENSE_10, -1, usage(0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0), 0,
+                d("MODE SENSE(10)", MODE_SENSE_10, -1, usage(0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0), READS,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), ModeCommands::sense),
                 d("REPORT LUNS", REPORT_LUNS, -1, usage(0xA0, 0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, SpcCommands::reportLuns, Reports::reportLuns),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, SpcCommands::reportLuns, Reports::reportLuns),
                 d("REPORT SUPPORTED OPERATION CODES", MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
-                        usage(0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT,
+                        usage(0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT | PR_EXEMPT,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u32(6)), OpcodeReports::supportedOpcodes),
                 d("REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", MAINTENANCE_IN, SA_REPORT_SUPPORTED_TMFS,
-                        usage(0xA3, 0x0D, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT,
-                        SpcCommands::reportTmfs, OpcodeReports::supportedTmfs));
+                        usage(0xA3, 0x0D, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT | PR_EXEMPT,
+                        SpcCommands::reportTmfs, OpcodeReports::supportedTmfs),
+                prIn("PERSISTENT RESERVE IN (READ KEYS)", 0),
+                prIn("PERSISTENT RESERVE IN (READ RESERVATION)", 1),
+                prIn("PERSISTENT RESERVE IN (REPORT CAPABILITIES)", 2),
+                prIn("PERSISTENT RESERVE IN (READ FULL STATUS)", 3),
+                prOut("PERSISTENT RESERVE OUT (REGISTER)", 0),
+                prOut("PERSISTENT RESERVE OUT (RESERVE)", 1),
+                prOut("PERSISTENT RESERVE OUT (RELEASE)", 2),
+                prOut("PERSISTENT RESERVE OUT (CLEAR)", 3),
+                prOut("PERSISTENT RESERVE OUT (PREEMPT)", 4),
+                prOut("PERSISTENT RESERVE OUT (PREEMPT AND ABORT)", 5),
+                prOut("PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)", 6));
+    }
+
+    /** SPC-4 6.15: ALLOCATION LENGTH in bytes 7-8. */
+    private static OpcodeDescriptor prIn(String name, int sa) {
+        return d(name, PERSISTENT_RESERVE_IN, sa, usage(0x5E, sa, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), PR_EXEMPT,
+                (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), PersistentReservations::in);
+    }
+
+    /** SPC-4 6.16: SCOPE/TYPE in byte 2, PARAMETER LIST LENGTH in bytes 5-8. */
+    private static OpcodeDescriptor prOut(String name, int sa) {
+        return d(name, PERSISTENT_RESERVE_OUT, sa, usage(0x5F, sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0), PR_EXEMPT,
+                (cdb, d, lu) -> ParsedCommand.control(cdb, d, (int) Math.min(cdb.u32(5), Integer.MAX_VALUE), 0),
+                PersistentReservations::out);
     }
 
     private static OpcodeDescriptor d(String name, int opcode, int sa, byte[] usage, int flags, CdbParser parser,

@@ -25,6 +25,7 @@ public final class TaskManagement {
     public static final Set<TaskManagementFunction> SUPPORTED = Set.of(TaskManagementFunction.ABORT_TASK,
             TaskManagementFunction.ABORT_TASK_SET, TaskManagementFunction.CLEAR_TASK_SET,
             TaskManagementFunction.LOGICAL_UNIT_RESET, TaskManagementFunction.TARGET_WARM_RESET,
+            TaskManagementFunction.TARGET_COLD_RESET,
             TaskManagementFunction.I_T_NEXUS_RESET, TaskManagementFunction.QUERY_TASK,
             TaskManagementFunction.QUERY_TASK_SET);
 
@@ -41,6 +42,7 @@ public final class TaskManagement {
         }
         switch (f) {
             case TARGET_WARM_RESET:
+            case TARGET_COLD_RESET: // SAM-5 7.10/7.11: for a virtual device both reset every LU reached
                 return targetReset(nexus);
             case I_T_NEXUS_RESET:
                 return nexusReset(nexus);
