@@ -46,8 +46,12 @@ jv=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specificat
 mkdir -p target
 log "maven: mvn -B install ${MVN_ARGS:-} (log: target/test-mvn.log)"
 # shellcheck disable=SC2086
-timeout -k 30 "${MVN_TIMEOUT:-2700}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log |
-  grep -E --line-buffered '^\[(ERROR|WARNING)\] (Tests run|Failed|Errors|Tests in error|  )|Reactor Summary|SUCCESS \[|FAILURE \[|SKIPPED$|^\[INFO\] BUILD|Tests run:.*Fail.*[1-9].*- in |Skipped: [1-9].*- in '
+# shown: one line per test class, the failure blocks of the "Results:" sections, the reactor summary
+timeout -k 30 "${MVN_TIMEOUT:-2700}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log | awk '
+  /^\[(ERROR|WARNING)\] (Failures|Errors|Flakes): *$/ { block = 1 }
+  /^\[[A-Z]+\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$/ { block = 0 }
+  block || /Tests run:.* -- in |Reactor Summary|SUCCESS \[|FAILURE \[|SKIPPED$|^\[INFO\] BUILD|^\[ERROR\] (Tests run|Failed to|.*\.java:\[)/ {
+    print; fflush() }'
 mvn_rc=${PIPESTATUS[0]}
 # module totals are the "Tests run:" lines without "Time elapsed" (those are per class)
 read -r m_run m_fail m_err m_skip < <(grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$' target/test-mvn.log |
