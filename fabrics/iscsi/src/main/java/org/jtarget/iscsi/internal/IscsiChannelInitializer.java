@@ -5,6 +5,8 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiFrameDecoder;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
@@ -30,6 +32,7 @@ final class IscsiChannelInitializer extends ChannelInitializer<SocketChannel> {
         ConnectionSettings settings = new ConnectionSettings();
         ChannelPipeline p = channel.pipeline();
         p.addLast("flush", new FlushConsolidationHandler(256, true));
+        p.addLast("idle", new IdleStateHandler(IscsiConnection.IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
         p.addLast("frame", new IscsiFrameDecoder(settings));
         p.addLast("encoder", new IscsiPduEncoder(settings));
         p.addLast("iscsi", new IscsiConnection(fabric, settings, null));

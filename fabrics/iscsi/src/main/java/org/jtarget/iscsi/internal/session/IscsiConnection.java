@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
@@ -58,6 +59,8 @@ import org.slf4j.LoggerFactory;
 public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     /** Command window (§4.2.2.1). */
     static final int WINDOW = 128;
+    /** Seconds without a PDU from the initiator before a NOP-In ping (or, in login, before giving up). */
+    public static final int IDLE_SECONDS = 15;
     private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
 
     private final FabricContext fabric;
@@ -72,6 +75,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private int expCmdSn;
     private int inFlight;
     private int nextTtt = 1;
+    private boolean pingOutstanding;
 
     private SessionParameters parameters;
     private boolean discovery;
@@ -111,6 +115,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (closed) {
                 return;
             }
+            pingOutstanding = false; // the initiator is alive
             if (msg instanceof MalformedPdu bad) {
                 onMalformed(bad);
             } else if (!(msg instanceof IscsiPdu pdu)) {
@@ -125,6 +130,33 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             close();
         } finally {
             ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * Reader idle (see {@link #IDLE_SECONDS}): a login that stalls is dropped; in the full feature phase the
+     * first idle period sends a NOP-In ping (§11.19, TTT set, StatSN not advanced) and a second one without
+     * any PDU from the initiator closes the connection.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (!(event instanceof IdleStateEvent)) {
+            ctx.fireUserEventTriggered(event);
+            return;
+        }
+        if (closed) {
+            return;
+        }
+        if (login != null) {
+            LOG.info("login from {} stalled for {} s: closing", ctx.channel().remoteAddress(), IDLE_SECONDS);
+            close();
+        } else if (pingOutstanding) {
+            LOG.info("{} did not answer a NOP-In in {} s: closing", initiatorName, IDLE_SECONDS);
+            close();
+        } else {
+            pingOutstanding = true;
+            send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn, maxCmdSn(), null));
+            flush();
         }
     }
 

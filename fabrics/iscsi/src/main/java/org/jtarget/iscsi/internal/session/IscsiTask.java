@@ -313,7 +313,7 @@ final class IscsiTask implements ScsiTask {
                     || (direction == DataDirection.NONE && data != null);
             int readExpected = direction == DataDirection.BIDIRECTIONAL ? bidiReadLength : expectedLength;
             int available = data == null ? 0 : data.readableBytes();
-            int toSend = Math.min(available, readExpected);
+            int toSend = readsData ? Math.min(available, readExpected) : 0;
             // Residuals (RFC 7143 §11.4.5): Data-In against its expected length; otherwise the length the CDB
             // asked for against the expected length.
             int readResidual = readsData ? available - readExpected : 0;

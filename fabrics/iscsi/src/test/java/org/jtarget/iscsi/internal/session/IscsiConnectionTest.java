@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -362,5 +363,44 @@ class IscsiConnectionTest {
         assertEquals(0x020a, response.statusClass() << 8 | response.statusDetail());
         response.release();
         assertFalse(initiator.target.isActive());
+    }
+
+    @Test
+    void idleInitiatorIsPingedThenDropped() {
+        initiator.loginNormal(TARGET);
+        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+        NopIn ping = initiator.receive(NopIn.class);
+        assertEquals(IscsiPdu.RESERVED_TAG, ping.itt());
+        assertTrue(ping.ttt() != IscsiPdu.RESERVED_TAG, "a target ping carries a TTT to answer");
+        assertEquals(initiator.expStatSn, ping.statSn(), "a ping does not advance StatSN");
+        ping.release();
+        initiator.send(new NopOut(true, 0, IscsiPdu.RESERVED_TAG, ping.ttt(), initiator.cmdSn, 0, null));
+        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+        initiator.receive(NopIn.class).release(); // answered: pinged again, still open
+        assertTrue(initiator.target.isActive());
+        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+        assertFalse(initiator.target.isActive(), "no answer to the ping: closed");
+    }
+
+    @Test
+    void stalledLoginIsDropped() {
+        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+        assertFalse(initiator.target.isActive());
+    }
+
+    @Test
+    void earlyCheckConditionOnAWriteDropsItsLaterUnsolicitedData() {
+        initiator.loginNormal(TARGET, "InitialR2T=No", "ImmediateData=Yes");
+        ScsiCommand write = command(write10(1000, 2), false, true, 1024, Unpooled.wrappedBuffer(new byte[512]),
+                false); // beyond the 64-block disk
+        initiator.send(write);
+        ScsiResponsePdu response = initiator.receive(ScsiResponsePdu.class);
+        assertEquals(2, response.status());
+        assertEquals(0x21, response.data().getUnsignedByte(2 + 12), "LBA OUT OF RANGE");
+        response.release();
+        initiator.send(new DataOut(true, 0, write.itt(), IscsiPdu.RESERVED_TAG, 0, 0, 512,
+                Unpooled.wrappedBuffer(new byte[512])));
+        assertTrue(initiator.receiveAll().isEmpty());
+        assertTrue(initiator.target.isActive());
     }
 }

@@ -29,6 +29,7 @@ public final class FakeScsiSession implements ScsiSession {
     public final FabricSession fabricSession;
     private final Executor executor;
     public final Map<Long, ScsiTask> inFlight = new ConcurrentHashMap<>();
+    /** Opcodes (hex) and TMFs in the order received; only the first 1000, so long runs stay fast. */
     public final java.util.List<String> log = new CopyOnWriteArrayList<>();
     /** When true, WRITE commands wait in {@link #inFlight} until the test completes or aborts them. */
     public volatile boolean holdWrites;
@@ -42,7 +43,9 @@ public final class FakeScsiSession implements ScsiSession {
 
     @Override
     public void submit(ScsiTask task) {
-        log.add(String.format("%02x", task.cdb()[0] & 0xff));
+        if (log.size() < 1000) {
+            log.add(String.format("%02x", task.cdb()[0] & 0xff));
+        }
         if (executor == null) {
             execute(task);
         } else {
