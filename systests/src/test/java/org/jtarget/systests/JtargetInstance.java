@@ -100,6 +100,14 @@ final class JtargetInstance implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("console.log").toFile()))
                 .start();
+        // if this test JVM is itself stopped (failsafe's fork timeout sends SIGTERM), take the target along
+        Process started = process;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (started.isAlive()) {
+                started.descendants().forEach(ProcessHandle::destroyForcibly);
+                started.destroyForcibly();
+            }
+        }, "stop jtarget pid " + started.pid()));
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         boolean inq = Cmd.onPath("iscsi-inq");
         while (true) {
