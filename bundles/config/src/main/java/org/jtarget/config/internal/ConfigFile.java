@@ -2,17 +2,27 @@ package org.jtarget.config.internal;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonSyntaxException;
 import com.google.gson.Strictness;
 import com.google.gson.annotations.SerializedName;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.MalformedJsonException;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.jtarget.api.AclInfo;
 import org.jtarget.api.BackstoreInfo;
@@ -65,18 +75,83 @@ final class ConfigFile {
 
     static Loaded read(Path file) throws IOException, UnreadableException {
         Doc doc;
+        List<String> unknown = new ArrayList<>();
         try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            doc = GSON.fromJson(in, Doc.class);
-        } catch (JsonParseException | IllegalStateException e) {
+            JsonReader reader = new JsonReader(in);
+            reader.setStrictness(Strictness.STRICT);
+            JsonElement tree = JsonParser.parseReader(reader);
+            boolean trailing;
+            try {
+                trailing = reader.peek() != JsonToken.END_DOCUMENT;
+            } catch (MalformedJsonException e) {
+                trailing = true;
+            }
+            if (trailing) {
+                throw new JsonSyntaxException("text after the document (" + location(reader.toString()) + ")");
+            }
+            if (tree.isJsonNull()) {
+                throw new UnreadableException("the file is empty", null);
+            }
+            unknownKeys(tree, Doc.class, "", unknown);
+            doc = GSON.fromJson(tree, Doc.class);
+        } catch (JsonParseException | IllegalStateException | MalformedJsonException | EOFException e) {
             throw new UnreadableException("not a valid jtarget configuration: " + rootMessage(e), e);
-        }
-        if (doc == null) {
-            throw new UnreadableException("the file is empty", null);
         }
         if (doc.version == null || doc.version != VERSION) {
             throw new UnreadableException("version: " + doc.version + " (expected " + VERSION + ")", null);
         }
-        return toConfiguration(doc);
+        Loaded loaded = toConfiguration(doc);
+        unknown.addAll(loaded.problems());
+        return new Loaded(loaded.configuration(), unknown);
+    }
+
+    /** Names keys the document shape does not have (a typo such as "portal" would otherwise vanish silently). */
+    private static void unknownKeys(JsonElement e, Class<?> shape, String path, List<String> out) {
+        if (e == null || !e.isJsonObject()) {
+            return;
+        }
+        Set<String> known = KEYS.get(shape);
+        for (Map.Entry<String, JsonElement> entry : e.getAsJsonObject().entrySet()) {
+            String key = entry.getKey();
+            if (!known.contains(key)) {
+                out.add("unknown key \"" + (path.isEmpty() ? key : path + "." + key)
+                        + "\" (ignored; it will not be saved again)");
+                continue;
+            }
+            Class<?> inner = NESTED.get(key);
+            JsonElement value = entry.getValue();
+            if (inner == null) {
+                continue;
+            }
+            String where = path.isEmpty() ? key : path + "." + key;
+            if (value.isJsonArray()) {
+                int i = 0;
+                for (JsonElement item : value.getAsJsonArray()) {
+                    unknownKeys(item, inner, where + "[" + i++ + "]", out);
+                }
+            } else {
+                unknownKeys(value, inner, where, out);
+            }
+        }
+    }
+
+    /** The keys of each object in the document, from the shape's fields (JSON names). */
+    private static final Map<Class<?>, Set<String>> KEYS = new HashMap<>();
+    /** Keys holding objects (or lists of objects), and their shape. */
+    private static final Map<String, Class<?>> NESTED = Map.of("backstores", BackstoreDoc.class,
+            "targets", TargetDoc.class, "tpgs", TpgDoc.class, "luns", LunDoc.class, "acls", AclDoc.class,
+            "chap", ChapDoc.class);
+
+    static {
+        for (Class<?> c : List.of(Doc.class, BackstoreDoc.class, TargetDoc.class, TpgDoc.class, LunDoc.class,
+                AclDoc.class, ChapDoc.class)) {
+            Set<String> keys = new HashSet<>();
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                SerializedName name = f.getAnnotation(SerializedName.class);
+                keys.add(name != null ? name.value() : f.getName());
+            }
+            KEYS.put(c, keys);
+        }
     }
 
     static void write(Path file, Configuration configuration) throws IOException {
@@ -91,12 +166,24 @@ final class ConfigFile {
         return GSON.toJson(toDoc(configuration));
     }
 
+    /** Gson's message without its advice to parse leniently: what is wrong and where. */
     private static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        m = m.lines().findFirst().orElse(m);
+        if (m.startsWith("Use JsonReader.setStrictness")) {
+            return "malformed JSON " + location(m);
+        }
+        return m;
+    }
+
+    /** The "at line L column C path P" part of a Gson message. */
+    private static String location(String message) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("at line \\d+ column \\d+( path \\S+)?").matcher(message);
+        return m.find() ? m.group() : message;
     }
 
     // ---- document shape (field names are the JSON keys) ----

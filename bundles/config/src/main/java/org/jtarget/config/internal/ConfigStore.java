@@ -49,6 +49,8 @@ public final class ConfigStore implements TargetServiceListener {
     private final AtomicBoolean pending = new AtomicBoolean();
     private final Object saveLock = new Object();
     private volatile boolean active;
+    /** Why saving is refused: the file could not be read and no copy of it could be made. */
+    private volatile String saveRefused;
     private ScheduledExecutorService saver;
 
     public ConfigStore() {
@@ -160,12 +162,17 @@ public final class ConfigStore implements TargetServiceListener {
             return Defaults.withPortal(loaded.configuration(), portal);
         } catch (IOException | ConfigFile.UnreadableException e) {
             Path aside = keepCopy("broken");
-            if (aside != null) {
-                try {
-                    Files.delete(file);
-                } catch (IOException d) {
-                    LOG.error("Cannot remove {} after copying it to {}: {}", file, aside, d.toString());
-                }
+            if (aside == null) {
+                // no copy: saving would replace the only one there is
+                saveRefused = "could not read " + file + " nor copy it aside (" + e.getMessage() + ")";
+                LOG.error("CONFIGURATION NOT LOADED and changes will NOT be saved: {}. Fix the file (or its"
+                        + " permissions) and restart jtarget.", saveRefused);
+                return null;
+            }
+            try {
+                Files.delete(file);
+            } catch (IOException d) {
+                LOG.error("Cannot remove {} after copying it to {}: {}", file, aside, d.toString());
             }
             LOG.error("CONFIGURATION NOT LOADED: {} cannot be read ({}). It was moved to {}; jtarget starts with"
                     + " an empty configuration. Stop jtarget, fix that file and move it back to {} to restore it.",
@@ -195,6 +202,10 @@ public final class ConfigStore implements TargetServiceListener {
     /** Writes the current tree; on failure the previous file stays intact and the error is logged. */
     void save() {
         synchronized (saveLock) {
+            if (saveRefused != null) {
+                LOG.error("Configuration not saved: {}", saveRefused);
+                return;
+            }
             try {
                 long t0 = System.nanoTime();
                 Configuration c = service.configuration();

@@ -219,6 +219,52 @@ class ConfigStoreTest {
     }
 
     @Test
+    void unknownKeysAreNamedNotSilentlyDropped() throws Exception {
+        Files.createDirectories(file().getParent());
+        Files.writeString(file(), """
+                {"version": 1, "comment": "lab target",
+                 "targets": [ {"name": "%s", "fabric": "iscsi",
+                               "tpgs": [ {"tag": 1, "portal": ["127.0.0.1:3260"],
+                                          "acls": [ {"initiator": "iqn.1994-05.com.redhat:a",
+                                                     "chap": {"user": "a", "secret": "s", "mutualUser": "t"}} ]} ]} ]}
+                """.formatted(T));
+        assertEquals(List.of("unknown key \"comment\" (ignored; it will not be saved again)",
+                "unknown key \"targets[0].tpgs[0].portal\" (ignored; it will not be saved again)",
+                "unknown key \"targets[0].tpgs[0].acls[0].chap.mutualUser\" (ignored; it will not be saved again)"),
+                ConfigFile.read(file()).problems());
+    }
+
+    @Test
+    void textAfterTheDocumentMakesItUnreadable() throws Exception {
+        Files.createDirectories(file().getParent());
+        Files.writeString(file(), "{\"version\": 1} {\"version\": 1}");
+        ConfigFile.UnreadableException e = assertThrows(ConfigFile.UnreadableException.class, () -> ConfigFile.read(file()));
+        assertTrue(e.getMessage().startsWith("not a valid jtarget configuration: text after the document"), e.getMessage());
+        Files.writeString(file(), "{\"version\": 1, \"targets\": [ {\"name\": x} ]}");
+        assertEquals("not a valid jtarget configuration: malformed JSON at line 1 column 38 path $.targets[0].name",
+                assertThrows(ConfigFile.UnreadableException.class, () -> ConfigFile.read(file())).getMessage());
+        Files.writeString(file(), "");
+        assertEquals("the file is empty", assertThrows(ConfigFile.UnreadableException.class,
+                () -> ConfigFile.read(file())).getMessage());
+    }
+
+    @Test
+    void aFileThatCannotBeCopiedAsideIsNeverOverwritten() throws Exception {
+        Files.createDirectories(file());  // a folder where the file should be: unreadable and uncopyable
+        Files.writeString(file().resolve("keep"), "data");
+        FakeTargetService service = new FakeTargetService();
+        service.tree = sample();
+        ConfigStore store = new ConfigStore(service, home, null);
+        store.activate();
+        store.awaitIdle();
+        store.configurationChanged();
+        store.deactivate();
+        assertTrue(Files.isDirectory(file()), "nothing replaced it");
+        assertEquals("data", Files.readString(file().resolve("keep")));
+        assertTrue(service.restored.isEmpty());
+    }
+
+    @Test
     void changesAreSavedDebouncedAndOnStop() throws Exception {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);
