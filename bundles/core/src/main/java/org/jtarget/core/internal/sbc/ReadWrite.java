@@ -44,7 +44,8 @@ public final class ReadWrite {
         ByteBuf buf = Command.allocate(p.allocationLength());
         CompletionStage<Void> io;
         try {
-            io = bs.read(p.lba(), (int) p.blocks(), buf);
+            // shared gate: a WRITE ATOMIC (exclusive) is seen whole or not at all
+            io = gated(c, false, v -> bs.read(p.lba(), (int) p.blocks(), buf));
         } catch (RuntimeException e) {
             buf.release();
             throw e;
@@ -75,6 +76,23 @@ public final class ReadWrite {
         return gated(c, false, v -> bs.write(p.lba(), src, fua)).thenApply(v -> c.goodResponse());
     }
 
+    /**
+     * SBC-4 5.49 WRITE ATOMIC(16): the blocks are written while no other read or write of the LU runs
+     * (exclusive write gate), so no command observes a partial update.
+     */
+    public static CompletionStage<ScsiResponse> writeAtomic(Command c) {
+        ParsedCommand p = c.parsed();
+        Backstore bs = c.backstore();
+        int blockSize = bs.blockSize();
+        int blocks = c.dataOutLength() / blockSize;
+        if (blocks == 0) {
+            return c.good();
+        }
+        ByteBuf src = c.dataOut().slice(c.dataOut().readerIndex(), blocks * blockSize);
+        boolean fua = fua(p.cdb());
+        return gated(c, true, v -> bs.write(p.lba(), src, fua)).thenApply(v -> c.goodResponse());
+    }
+
     /** Runs {@code io} while holding the LU's write gate (shared for writes, exclusive for read-modify-write). */
     static <T> CompletionStage<T> gated(Command c, boolean exclusive, Function<Void, CompletionStage<T>> io) {
         WriteGate gate = c.lu().writeGate();
@@ -95,14 +113,14 @@ public final class ReadWrite {
         if (data == null || c.dataOutLength() < p.dataOutLength()) {
             throw Sense.of(SenseReason.PARAMETER_LIST_LENGTH_ERROR).exception();
         }
-        return readThen(bs, p.lba(), (int) p.blocks(), blockSize, medium -> {
+        return gated(c, false, g -> readThen(bs, p.lba(), (int) p.blocks(), blockSize, medium -> {
             long at = bytchk == 1 ? mismatch(medium, data, 0, medium.readableBytes())
                     : mismatchEachBlock(medium, data, blockSize);
             if (at >= 0) {
                 throw Sense.of(SenseReason.MISCOMPARE_DURING_VERIFY_OPERATION).withInformation(at).exception();
             }
             return CompletableFuture.completedFuture(c.goodResponse());
-        });
+        }));
     }
 
     /**
@@ -155,6 +173,7 @@ public final class ReadWrite {
         CompletionStage<T> s;
         try {
             s = bs.read(lba, blocks, medium).thenCompose(v -> then.apply(medium));
+            // callers hold the gate exclusively (or compare only), so the read needs no gate of its own
         } catch (RuntimeException e) {
             medium.release();
             throw e;

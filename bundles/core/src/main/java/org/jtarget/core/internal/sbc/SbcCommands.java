@@ -28,7 +28,7 @@ public final class SbcCommands {
             READ_CAPACITY_10 = 0x25, READ_10 = 0x28, WRITE_10 = 0x2A, WRITE_VERIFY_10 = 0x2E, VERIFY_10 = 0x2F,
             PRE_FETCH_10 = 0x34, SYNCHRONIZE_CACHE_10 = 0x35, READ_DEFECT_DATA_10 = 0x37, READ_DEFECT_DATA_12 = 0xB7, WRITE_SAME_10 = 0x41, UNMAP = 0x42, READ_16 = 0x88,
             COMPARE_AND_WRITE = 0x89, WRITE_16 = 0x8A, ORWRITE_16 = 0x8B, WRITE_VERIFY_16 = 0x8E, VERIFY_16 = 0x8F,
-            PRE_FETCH_16 = 0x90, SYNCHRONIZE_CACHE_16 = 0x91, WRITE_SAME_16 = 0x93, SERVICE_ACTION_IN_16 = 0x9E,
+            PRE_FETCH_16 = 0x90, SYNCHRONIZE_CACHE_16 = 0x91, WRITE_SAME_16 = 0x93, WRITE_ATOMIC_16 = 0x9C, SERVICE_ACTION_IN_16 = 0x9E,
             READ_12 = 0xA8, WRITE_12 = 0xAA, WRITE_VERIFY_12 = 0xAE, VERIFY_12 = 0xAF;
     /** SERVICE ACTION IN(16) service actions (SBC-3 5.16, 5.8). */
     public static final int SA_READ_CAPACITY_16 = 0x10, SA_GET_LBA_STATUS = 0x12;
@@ -93,6 +93,9 @@ public final class SbcCommands {
                 d("WRITE SAME(16)", WRITE_SAME_16, -1, usage(0x93, 0xF9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE | EXACT_DATA_OUT,
                         SbcCommands::writeSame, Provisioning::writeSame),
+                d("WRITE ATOMIC(16)", WRITE_ATOMIC_16, -1, usage(0x9C, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                        0xFF, 0, 0, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE, SbcCommands::writeAtomic,
+                        ReadWrite::writeAtomic),
                 d("READ CAPACITY(16)", SERVICE_ACTION_IN_16, SA_READ_CAPACITY_16, usage(0x9E, 0x10, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0), MEDIUM | PR_EXEMPT,
                         SbcCommands::readCapacity16, Maintenance::readCapacity16),
@@ -190,6 +193,21 @@ public final class SbcCommands {
         int bytes = (int) (blocks * lu.blockSize());
         boolean write = d.hasFlag(WRITE);
         return new ParsedCommand(cdb, d, d.handler(), lba, blocks, write ? bytes : 0, write ? 0 : bytes);
+    }
+
+    /**
+     * SBC-4 5.49 WRITE ATOMIC(16): TRANSFER LENGTH in bytes 12-13, at most the MAXIMUM ATOMIC TRANSFER
+     * LENGTH; ATOMIC BOUNDARY (bytes 10-11) must be zero (no boundary support).
+     */
+    static ParsedCommand writeAtomic(Cdb cdb, OpcodeDescriptor d, ScsiLogicalUnit lu) {
+        checkProtect(cdb);
+        long lba = cdb.u64(2);
+        int blocks = cdb.u16(12);
+        checkRange(lu, lba, blocks);
+        if (blocks > Inquiry.MAX_ATOMIC_TRANSFER_BLOCKS) {
+            throw Sense.invalidCdbField(12, -1).exception();
+        }
+        return new ParsedCommand(cdb, d, d.handler(), lba, blocks, blocks * lu.blockSize(), 0);
     }
 
     /** WRITE AND VERIFY (SBC-3 5.38-5.40): BYTCHK 00b or 01b; the data is written either way. */

@@ -28,6 +28,8 @@ public final class Inquiry {
     public static final long MAX_UNMAP_BLOCKS = 0x400000;
     public static final int MAX_UNMAP_DESCRIPTORS = 256;
     public static final int MAX_COMPARE_AND_WRITE_BLOCKS = 1;
+    /** Largest WRITE ATOMIC(16), in blocks (VPD B0h MAXIMUM ATOMIC TRANSFER LENGTH). */
+    public static final int MAX_ATOMIC_TRANSFER_BLOCKS = 128;
 
     private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2};
 
@@ -184,7 +186,11 @@ public final class Inquiry {
         b.writeInt(thin ? 1 : 0); // OPTIMAL UNMAP GRANULARITY
         b.writeInt(0); // UGAVALID 0
         b.writeLong(MAX_UNMAP_BLOCKS); // MAXIMUM WRITE SAME LENGTH
-        b.writeZero(0x40 - 44);
+        b.writeInt(Math.min(MAX_ATOMIC_TRANSFER_BLOCKS, MAX_TRANSFER_BYTES / bs)); // MAXIMUM ATOMIC TRANSFER LENGTH
+        b.writeInt(0); // ATOMIC ALIGNMENT: none
+        b.writeInt(0); // ATOMIC TRANSFER LENGTH GRANULARITY: none
+        b.writeInt(0); // MAXIMUM ATOMIC TRANSFER LENGTH WITH ATOMIC BOUNDARY: boundaries not supported
+        b.writeInt(0); // MAXIMUM ATOMIC BOUNDARY SIZE
     }
 
     /** SBC-3 6.5.2: BLOCK DEVICE CHARACTERISTICS; rotation rate and form factor not reported. */
