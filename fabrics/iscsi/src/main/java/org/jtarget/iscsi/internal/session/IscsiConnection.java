@@ -29,6 +29,7 @@ import org.jtarget.iscsi.internal.pdu.LogoutResponse;
 import org.jtarget.iscsi.internal.pdu.MalformedPdu;
 import org.jtarget.iscsi.internal.pdu.NopIn;
 import org.jtarget.iscsi.internal.pdu.NopOut;
+import org.jtarget.iscsi.internal.pdu.Opcode;
 import org.jtarget.iscsi.internal.pdu.Reject;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
 import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
@@ -39,6 +40,7 @@ import org.jtarget.iscsi.internal.pdu.TextResponse;
 import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.iscsi.internal.text.TextCodec;
 import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.scsi.SenseReason;
 import org.jtarget.scsi.TaskManagementFunction;
 import org.jtarget.scsi.TaskManagementResponse;
 import org.jtarget.spi.fabric.FabricException;
@@ -384,10 +386,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         String problem = task.onDataOut(pdu);
-        if (problem != null) { // ERL 0: a data sequence error ends the connection (§7.1.4, §7.12)
-            LOG.info("protocol error from {}: {}", initiatorName, problem);
+        if (problem != null) {
+            // ERL 0 has no within-command recovery (§7.1.4): reject the PDU and end the command with
+            // ABORTED COMMAND / DATA PHASE ERROR; the connection and the other commands go on.
+            LOG.info("Data-Out error from {}: {}", initiatorName, problem);
             reject(Reject.PROTOCOL_ERROR, pdu);
-            close();
+            task.failDataPhase(SenseReason.DATA_PHASE_ERROR);
         }
     }
 
@@ -520,6 +524,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn, maxCmdSn(), 0, bad.data().retainedSlice()));
+        if (!bad.fatal() && bad.rejectReason() == Reject.DATA_DIGEST_ERROR
+                && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
+            // §7.8: the data is lost and ERL 0 cannot ask for it again: end the command it belonged to.
+            IscsiTask task = tasks.get(bad.itt());
+            if (task != null) {
+                task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR);
+            }
+        }
         if (bad.fatal()) {
             closed = true;
             ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -16,6 +16,7 @@ import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
 import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.scsi.DataDirection;
 import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.scsi.SenseReason;
 import org.jtarget.scsi.TaskAttribute;
 import org.jtarget.spi.fabric.ScsiResponse;
 import org.jtarget.spi.fabric.ScsiTask;
@@ -180,6 +181,35 @@ final class IscsiTask implements ScsiTask {
                 connection.taskFinished(this);
             }
         });
+    }
+
+    /**
+     * Ends the command here because its Data-Out broke the rules (sequence error, digest error): CHECK
+     * CONDITION with {@code reason}; the core's data request fails and whatever it answers later is dropped.
+     * The connection lives on. Event loop only.
+     */
+    void failDataPhase(SenseReason reason) {
+        if (finished) {
+            return;
+        }
+        finish(new IllegalStateException("Data-Out failed: " + reason));
+        connection.taskFinished(this);
+        ByteBuf sense = connection.alloc().buffer(20).writeShort(18).writeBytes(fixedSense(reason));
+        connection.send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.COMMAND_COMPLETED,
+                ScsiStatus.CHECK_CONDITION.code(), itt, 0, connection.nextStatSn(), connection.expCmdSn(),
+                connection.maxCmdSn(), r2tSn, 0, 0, sense));
+        connection.flush();
+    }
+
+    /** Fixed-format sense data, SPC-4 4.5.3: response code 0x70, key (byte 2), ASC/ASCQ (bytes 12-13). */
+    private static byte[] fixedSense(SenseReason reason) {
+        byte[] sense = new byte[18];
+        sense[0] = 0x70;
+        sense[2] = (byte) reason.key().code();
+        sense[7] = 10; // additional sense length
+        sense[12] = (byte) reason.asc();
+        sense[13] = (byte) reason.ascq();
+        return sense;
     }
 
     /** The connection is gone: drop everything, fail a pending data request. Event loop only. */

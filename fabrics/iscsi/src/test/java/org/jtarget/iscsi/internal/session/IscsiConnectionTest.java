@@ -168,19 +168,46 @@ class IscsiConnectionTest {
     }
 
     @Test
-    void wrongDataSnEndsTheConnectionWithAReject() {
+    void wrongDataSnRejectsAndEndsOnlyThatCommand() {
         initiator.loginNormal(TARGET);
         ScsiCommand write = command(write10(0, 2), false, true, 1024, null, true);
         initiator.send(write);
         ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
         initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), initiator.expStatSn, 5, 0,
                 Unpooled.wrappedBuffer(new byte[1024])));
-        Reject reject = initiator.receive(Reject.class);
+        List<IscsiPdu> pdus = initiator.receiveAll();
+        assertEquals(2, pdus.size(), pdus.toString());
+        Reject reject = (Reject) pdus.get(0);
         assertEquals(Reject.PROTOCOL_ERROR, reject.reason());
         assertEquals(0x05, reject.data().getByte(0), "the rejected Data-Out header comes back");
-        reject.release();
-        assertFalse(initiator.target.isActive());
-        assertTrue(core.sessions.get(0).closed, "the core session ends with the connection");
+        ScsiResponsePdu response = (ScsiResponsePdu) pdus.get(1);
+        assertEquals(write.itt(), response.itt());
+        assertEquals(2, response.status());
+        assertEquals(0x0b, response.data().getByte(2 + 2), "ABORTED COMMAND");
+        assertEquals(0x4b, response.data().getByte(2 + 12), "DATA PHASE ERROR");
+        pdus.forEach(ReferenceCountUtil::release);
+        assertTrue(initiator.target.isActive());
+        initiator.send(command(new byte[] {0}, false, false, 0, null, true));
+        assertEquals(0, initiator.receive(ScsiResponsePdu.class).status(), "the session goes on");
+    }
+
+    @Test
+    void dataDigestErrorOnDataOutEndsTheCommand() {
+        initiator.loginNormal(TARGET, "DataDigest=CRC32C");
+        initiator.initiatorSettings.dataDigest(true);
+        ScsiCommand write = command(write10(0, 1), false, true, 512, null, true);
+        initiator.send(write);
+        ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
+        ByteBuf wire = initiator.encode(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 0,
+                Unpooled.wrappedBuffer(new byte[512])));
+        wire.setByte(48 + 100, 1); // corrupt the data after the digest was computed
+        initiator.sendBytes(wire);
+        List<IscsiPdu> pdus = initiator.receiveAll();
+        assertEquals(Reject.DATA_DIGEST_ERROR, ((Reject) pdus.get(0)).reason());
+        ScsiResponsePdu response = (ScsiResponsePdu) pdus.get(1);
+        assertEquals(0x47, response.data().getByte(2 + 12), "PROTOCOL SERVICE CRC ERROR");
+        pdus.forEach(ReferenceCountUtil::release);
+        assertTrue(initiator.target.isActive());
     }
 
     @Test

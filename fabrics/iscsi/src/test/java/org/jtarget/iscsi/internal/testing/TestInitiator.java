@@ -62,6 +62,18 @@ public final class TestInitiator implements AutoCloseable {
         target.runPendingTasks();
     }
 
+    /** The bytes the initiator codec makes of a PDU (to corrupt them before {@link #sendBytes}). */
+    public ByteBuf encode(IscsiPdu pdu) {
+        codec.writeOutbound(pdu);
+        ByteBuf wire = Unpooled.buffer();
+        ByteBuf b;
+        while ((b = codec.readOutbound()) != null) {
+            wire.writeBytes(b);
+            b.release();
+        }
+        return wire;
+    }
+
     public void sendBytes(ByteBuf bytes) {
         target.writeInbound(bytes);
     }
