@@ -430,4 +430,58 @@ class IscsiConnectionTest {
         assertTrue(initiator.receiveAll().isEmpty());
         assertTrue(initiator.target.isActive());
     }
+
+    @Test
+    void severalOutstandingR2tsAreAssembledByOffset() {
+        tpg.parameters.put("MaxOutstandingR2T", "2");
+        initiator.loginNormal(TARGET, "MaxOutstandingR2T=4", "MaxBurstLength=1024", "ImmediateData=No");
+        byte[] payload = new byte[3072];
+        new java.util.Random(3).nextBytes(payload);
+        ScsiCommand write = command(write10(10, 6), false, true, 3072, null, true);
+        initiator.send(write);
+        List<IscsiPdu> r2ts = initiator.receiveAll();
+        assertEquals(2, r2ts.size(), "MaxOutstandingR2T=2: " + r2ts);
+        ReadyToTransfer first = (ReadyToTransfer) r2ts.get(0);
+        ReadyToTransfer second = (ReadyToTransfer) r2ts.get(1);
+        assertEquals(1024, second.bufferOffset());
+        initiator.send(new DataOut(true, 0, write.itt(), second.ttt(), 0, 0, 1024,
+                Unpooled.wrappedBuffer(payload, 1024, 1024)));
+        ReadyToTransfer third = initiator.receive(ReadyToTransfer.class);
+        assertEquals(2048, third.bufferOffset());
+        assertEquals(2, third.r2tSn());
+        initiator.send(new DataOut(true, 0, write.itt(), third.ttt(), 0, 0, 2048,
+                Unpooled.wrappedBuffer(payload, 2048, 1024)));
+        initiator.send(new DataOut(true, 0, write.itt(), first.ttt(), 0, 0, 0, Unpooled.wrappedBuffer(payload, 0, 1024)));
+        assertEquals(0, initiator.receive(ScsiResponsePdu.class).status());
+        assertArrayEquals(payload, Arrays.copyOfRange(tpg.disk.bytes, 10 * 512, 10 * 512 + 3072));
+    }
+
+    @Test
+    void longTextAnswerIsSplitWithContinuation() {
+        for (int i = 0; i < 40; i++) {
+            core.addTarget("iqn.2026-11.org.jtarget:many-" + i, 1, TestInitiator.PORTAL, 1);
+        }
+        initiator.loginNormal(TARGET, "MaxRecvDataSegmentLength=512");
+        initiator.send(new TextRequest(true, true, false, 0, 60, IscsiPdu.RESERVED_TAG, initiator.cmdSn, 0,
+                text("SendTargets=All")));
+        StringBuilder all = new StringBuilder();
+        TextResponse part = initiator.receive(TextResponse.class);
+        int parts = 1;
+        while (part.continueFlag()) {
+            assertFalse(part.finalFlag());
+            assertEquals(512, part.data().readableBytes());
+            all.append(text(part.data()));
+            int ttt = part.ttt();
+            part.release();
+            initiator.send(new TextRequest(true, true, false, 0, 60, ttt, initiator.cmdSn, 0, null));
+            part = initiator.receive(TextResponse.class);
+            parts++;
+        }
+        assertTrue(part.finalFlag());
+        all.append(text(part.data()));
+        part.release();
+        assertTrue(parts > 1);
+        assertTrue(all.toString().contains("TargetName=iqn.2026-11.org.jtarget:many-39\nTargetAddress=127.0.0.1:3260,1\n"),
+                all.toString());
+    }
 }
