@@ -55,7 +55,7 @@ touch "$OUT/jtarget.perf" "$OUT/tgt.perf"
 awk '
   function key(l) { sub(/^perf: /, "", l); sub(/:.*/, "", l); return l }
   function iops(l) { if (l !~ / IOPS,/) return -1; sub(/.*: /, "", l); return l + 0 }
-  FNR == 1 { side++ }
+  { side = (FILENAME ~ /jtarget\.perf$/) ? 1 : 2 }   # by name: an empty file has no first line
   /^perf: .* (IOPS|FAILED)/ { k = key($0); if (!(k in seen)) { seen[k] = 1; order[++n] = k }; v[side, k] = iops($0) }
   END {
     printf "%-42s %12s %12s %8s\n", "probe (IOPS)", "jtarget", "tgt", "j/tgt"
