@@ -24,7 +24,8 @@ public final class Provisioning {
 
     /**
      * SBC-3 5.41/5.42: writes the Data-Out block (zeros with NDOB) to every block of the range. With
-     * UNMAP set and a block of zeros the range is deallocated instead (it reads back as zeros, LBPRZ).
+     * UNMAP set the range is deallocated instead, whatever the block holds (it then reads back as
+     * zeros, LBPRZ), as LIO and initiators expect (SBC-3 4.7.3.4).
      */
     public static CompletionStage<ScsiResponse> writeSame(Command c) {
         ParsedCommand p = c.parsed();
@@ -36,7 +37,7 @@ public final class Provisioning {
         ByteBuf block = c.dataOut() == null ? null : c.dataOut().slice(c.dataOut().readerIndex(), blockSize);
         boolean unmap = p.cdb().bit(1, 3);
         ThinProvisioning thin = bs.thinProvisioning().orElse(null);
-        if (unmap && thin != null && (block == null || allZero(block))) {
+        if (unmap && thin != null) {
             return ReadWrite.gated(c, false, v -> thin.unmap(p.lba(), p.blocks())).thenApply(v -> c.goodResponse());
         }
         int perChunk = (int) Math.min(p.blocks(), Math.max(1, WRITE_SAME_CHUNK / blockSize));
@@ -64,14 +65,6 @@ public final class Provisioning {
         return s.thenCompose(v -> writeChunks(bs, lba + n, blocks - n, pattern, perChunk, blockSize));
     }
 
-    static boolean allZero(ByteBuf b) {
-        for (int i = b.readerIndex(); i < b.writerIndex(); i++) {
-            if (b.getByte(i) != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
 
     /**
      * SBC-3 5.28 UNMAP: parameter list header (8 bytes) then 16-byte block descriptors; every descriptor

@@ -204,7 +204,7 @@ public final class SbcCommands {
         long lba = cdb.u64(2);
         int blocks = cdb.u16(12);
         checkRange(lu, lba, blocks);
-        if (blocks > Inquiry.MAX_ATOMIC_TRANSFER_BLOCKS) {
+        if (blocks > Inquiry.MAX_TRANSFER_BYTES / lu.blockSize()) { // MAXIMUM ATOMIC TRANSFER LENGTH
             throw Sense.invalidCdbField(12, -1).exception();
         }
         return new ParsedCommand(cdb, d, d.handler(), lba, blocks, blocks * lu.blockSize(), 0);
@@ -268,7 +268,7 @@ public final class SbcCommands {
     /** SBC-3 5.8: STARTING LBA must be on the medium. */
     static ParsedCommand getLbaStatus(Cdb cdb, OpcodeDescriptor d, ScsiLogicalUnit lu) {
         long lba = cdb.u64(2);
-        if (lba >= lu.blockCount()) {
+        if (lba < 0 || lba >= lu.blockCount()) { // unsigned: LBAs at and above 2^63 too
             throw Sense.of(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE).exception();
         }
         return new ParsedCommand(cdb, d, d.handler(), lba, 0, 0, (int) Math.min(cdb.u32(10), Integer.MAX_VALUE));
@@ -306,7 +306,7 @@ public final class SbcCommands {
         if (blocks == 0) {
             blocks = lu.blockCount() - lba;
         }
-        if (blocks > Inquiry.MAX_UNMAP_BLOCKS) { // MAXIMUM WRITE SAME LENGTH
+        if (blocks > Inquiry.MAX_WRITE_SAME_BLOCKS) {
             throw Sense.invalidCdbField(transferLengthOffset(cdb), -1).exception();
         }
         return new ParsedCommand(cdb, d, d.handler(), lba, blocks, ndob ? 0 : lu.blockSize(), 0);

@@ -23,13 +23,15 @@ public final class Inquiry {
     /** IEEE company ID used in NAA designators (the OpenFabrics OUI LIO uses for the same purpose). */
     static final int IEEE_COMPANY_ID = 0x001405;
     /** Largest transfer in one command, in bytes (VPD B0h MAXIMUM TRANSFER LENGTH). */
-    public static final int MAX_TRANSFER_BYTES = 8 << 20;
-    /** Most blocks one UNMAP or WRITE SAME may deallocate or write (VPD B0h). */
-    public static final long MAX_UNMAP_BLOCKS = 0x400000;
+    public static final int MAX_TRANSFER_BYTES = 64 << 20;
+    /** Transfer size initiators should prefer, in bytes (VPD B0h OPTIMAL TRANSFER LENGTH). */
+    public static final int OPTIMAL_TRANSFER_BYTES = 8 << 20;
+    /** Most blocks one UNMAP descriptor may deallocate (VPD B0h MAXIMUM UNMAP LBA COUNT). */
+    public static final long MAX_UNMAP_BLOCKS = 0x100000;
+    /** Most blocks one WRITE SAME may write (VPD B0h MAXIMUM WRITE SAME LENGTH). */
+    public static final long MAX_WRITE_SAME_BLOCKS = 0x400000;
     public static final int MAX_UNMAP_DESCRIPTORS = 256;
     public static final int MAX_COMPARE_AND_WRITE_BLOCKS = 1;
-    /** Largest WRITE ATOMIC(16), in blocks (VPD B0h MAXIMUM ATOMIC TRANSFER LENGTH). */
-    public static final int MAX_ATOMIC_TRANSFER_BLOCKS = 128;
 
     private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2};
 
@@ -179,14 +181,14 @@ public final class Inquiry {
         b.writeByte(MAX_COMPARE_AND_WRITE_BLOCKS);
         b.writeShort(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
         b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM TRANSFER LENGTH
-        b.writeInt(MAX_TRANSFER_BYTES / bs); // OPTIMAL TRANSFER LENGTH
+        b.writeInt(OPTIMAL_TRANSFER_BYTES / bs); // OPTIMAL TRANSFER LENGTH
         b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM PREFETCH LENGTH
         b.writeInt(thin ? (int) MAX_UNMAP_BLOCKS : 0); // MAXIMUM UNMAP LBA COUNT
         b.writeInt(thin ? MAX_UNMAP_DESCRIPTORS : 0); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
         b.writeInt(thin ? 1 : 0); // OPTIMAL UNMAP GRANULARITY
         b.writeInt(0); // UGAVALID 0
-        b.writeLong(MAX_UNMAP_BLOCKS); // MAXIMUM WRITE SAME LENGTH
-        b.writeInt(Math.min(MAX_ATOMIC_TRANSFER_BLOCKS, MAX_TRANSFER_BYTES / bs)); // MAXIMUM ATOMIC TRANSFER LENGTH
+        b.writeLong(MAX_WRITE_SAME_BLOCKS); // MAXIMUM WRITE SAME LENGTH
+        b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM ATOMIC TRANSFER LENGTH: any transfer is atomic
         b.writeInt(0); // ATOMIC ALIGNMENT: none
         b.writeInt(0); // ATOMIC TRANSFER LENGTH GRANULARITY: none
         b.writeInt(0); // MAXIMUM ATOMIC TRANSFER LENGTH WITH ATOMIC BOUNDARY: boundaries not supported

@@ -15,6 +15,7 @@ import org.jtarget.core.internal.cmd.ParsedCommand;
 import org.jtarget.core.internal.scsi.ScsiLogicalUnit;
 import org.jtarget.core.internal.sense.ScsiException;
 import org.jtarget.core.internal.sense.Sense;
+import org.jtarget.core.internal.spc.Inquiry;
 import org.jtarget.core.internal.spc.SpcCommands;
 import org.jtarget.core.internal.testkit.MemoryBackstore;
 import org.jtarget.scsi.SenseReason;
@@ -98,10 +99,54 @@ class SbcParseTest {
     @Test
     void transferLongerThanMaximumIsInvalidField() {
         ScsiLogicalUnit big = new ScsiLogicalUnit("big", "s");
-        big.attach(new MemoryBackstore(512, 40000, false));
-        Sense s = assertThrows(ScsiException.class, () -> table.parse(new Cdb(rw10(0x28, 0, 20000)), big)).sense();
+        big.attach(new HugeBackstore());
+        long max = Inquiry.MAX_TRANSFER_BYTES / 512;
+        assertEquals(max, table.parse(new Cdb(rw12(0xA8, 0, max)), big).blocks());
+        Sense s = assertThrows(ScsiException.class, () -> table.parse(new Cdb(rw12(0xA8, 0, max + 1)), big)).sense();
         assertEquals(SenseReason.INVALID_FIELD_IN_CDB, s.reason());
-        assertEquals(7, s.fieldPointer());
+        assertEquals(6, s.fieldPointer());
+    }
+
+    /** Capacity without storage, for limits that a real test double could not hold in memory. */
+    static final class HugeBackstore implements org.jtarget.spi.backstore.Backstore {
+        @Override
+        public int blockSize() {
+            return 512;
+        }
+
+        @Override
+        public long blockCount() {
+            return 1L << 40;
+        }
+
+        @Override
+        public boolean writeCacheEnabled() {
+            return false;
+        }
+
+        @Override
+        public String productId() {
+            return "huge";
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> read(long lba, int blocks, io.netty.buffer.ByteBuf dst) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> write(long lba, io.netty.buffer.ByteBuf src, boolean fua) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> flush() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     @Test

@@ -217,6 +217,34 @@ class DeviceServerTest {
     }
 
     @Test
+    void writeSameWithUnmapDeallocatesWhateverTheBlockHolds() {
+        MemoryBackstore thin = new MemoryBackstore(512, 64, true);
+        h.addLu(1, "thin", thin);
+        ScsiEngine.Nexus n = h.open("iqn.2026-11.org.test:init1");
+        h.clearUa(n, 1);
+        byte[] ff = new byte[512 * 4];
+        Arrays.fill(ff, (byte) 0xFF);
+        good(h.out(n, 1, rw10(0x2A, 60, 4), ff));
+        good(h.out(n, 1, rw10(0x41, 0x08, 60, 0), Arrays.copyOf(ff, 512))); // UNMAP, 0 blocks: to the end
+        assertArrayEquals(new byte[2048], data(h.in(n, 1, rw10(0x28, 60, 4), 2048)));
+        check(h.in(n, 1, rw16(0x9E, 0x12, 64, 64), 64), 0x5, 0x21, 0x00);
+        check(h.in(n, 1, rw16(0x9E, 0x12, 0x8000000000000000L, 64), 64), 0x5, 0x21, 0x00);
+    }
+
+    @Test
+    void writeAtomicWritesAndIsLimitedByTheMaximumTransferLength() {
+        ScsiEngine.Nexus n = ready();
+        byte[] cdb = rw16(0x9C, 0, 40, 0);
+        cdb[13] = 2;
+        byte[] two = new byte[1024];
+        Arrays.fill(two, (byte) 0x5A);
+        good(h.out(n, 0, cdb, two));
+        assertEquals(0x5A, disk.bytes()[41 * 512]);
+        cdb[10] = 1; // ATOMIC BOUNDARY is not supported
+        assertEquals(10, check(h.out(n, 0, cdb, two), 0x5, 0x24, 0x00)[17]);
+    }
+
+    @Test
     void reportSupportedOperationCodesListsExactlyTheTable() {
         ScsiEngine.Nexus n = ready();
         ScsiLogicalUnit slu = (ScsiLogicalUnit) lu;
