@@ -115,9 +115,7 @@ public final class IscsiFabric implements FabricModule {
         }
         server.close().syncUninterruptibly();
         for (Channel c : connections) {
-            if (address.equals(c.localAddress()) || (address.getAddress() != null
-                    && address.getAddress().isAnyLocalAddress()
-                    && c.localAddress() instanceof InetSocketAddress l && l.getPort() == address.getPort())) {
+            if (c.parent() == server) { // accepted on this portal
                 c.close();
             }
         }

@@ -214,4 +214,20 @@ class LoginNegotiatorTest {
         assertArrayEquals("abc".getBytes(StandardCharsets.US_ASCII), Chap.decode("0bYWJj"));
         assertArrayEquals(new byte[] {0x0a, (byte) 0xbc}, Chap.decode("0xabc"));
     }
+
+    @Test
+    void textContinuedOverTwoRequestsIsJoined() {
+        byte[] all = ("InitiatorName=" + INITIATOR + "\0TargetName=" + TARGET + "\0AuthMethod=None\0")
+                .getBytes(StandardCharsets.UTF_8);
+        int cut = 20; // in the middle of the TargetName pair
+        LoginReply ack = login.process(new LoginRequest(false, true, 0, 1, 0, 0, 1, 0, 1, 1, 10, 0,
+                Unpooled.wrappedBuffer(all, 0, cut)));
+        assertEquals(LoginStatus.SUCCESS, ack.status());
+        assertTrue(ack.keys().isEmpty(), "an empty acknowledgement (§11.12.2)");
+        LoginReply reply = login.process(new LoginRequest(true, false, 0, 1, 0, 0, 1, 0, 1, 1, 10, 0,
+                Unpooled.wrappedBuffer(all, cut, all.length - cut)));
+        assertEquals(LoginStatus.SUCCESS, reply.status());
+        assertEquals("7", keys(reply).get("TargetPortalGroupTag"));
+        assertTrue(reply.transit());
+    }
 }
