@@ -8,8 +8,10 @@ import org.jtarget.scsi.SenseReason;
 
 /**
  * The unit attention conditions of one logical unit, one queue per I_T nexus (SAM-5 5.14, SPC-4 7.5.3
- * with UA_INTLCK_CTRL 00b: reporting a UA clears it). A nexus's queue starts with POWER ON OCCURRED
- * the first time the nexus addresses the LU (LIO's core_scsi3_ua_allocate at session setup).
+ * with UA_INTLCK_CTRL 00b: reporting a UA clears it). A nexus's queue starts with POWER ON, RESET, OR
+ * BUS DEVICE RESET OCCURRED (29h/00h, the generic form of POWER ON OCCURRED, SAM-5 6.3.1) the first
+ * time the nexus addresses the LU. 29h/00h rather than 29h/01h because initiator tools (libiscsi's
+ * iscsi-ls, iscsi-inq; tgt sends the same) retry TEST UNIT READY only for that code.
  *
  * @param <N> the nexus type (identity-compared key)
  */
@@ -19,11 +21,11 @@ public final class UnitAttentions<N> {
 
     private final Map<N, Deque<SenseReason>> queues = new ConcurrentHashMap<>();
 
-    /** Registers {@code nexus} (first use), queueing POWER ON OCCURRED; no-op when already registered. */
+    /** Registers {@code nexus} (first use), queueing the power-on condition; no-op when already registered. */
     public void register(N nexus) {
         queues.computeIfAbsent(nexus, n -> {
             Deque<SenseReason> q = new ArrayDeque<>(4);
-            q.add(SenseReason.POWER_ON_OCCURRED);
+            q.add(SenseReason.POWER_ON_RESET_OR_BUS_DEVICE_RESET);
             return q;
         });
     }

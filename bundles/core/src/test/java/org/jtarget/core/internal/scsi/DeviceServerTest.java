@@ -46,7 +46,7 @@ class DeviceServerTest {
     @Test
     void firstCommandReportsPowerOnThenItIsCleared() {
         ScsiEngine.Nexus n = h.open("iqn.2026-11.org.test:init1");
-        check(h.none(n, 0, new byte[6]), 0x6, 0x29, 0x01);
+        check(h.none(n, 0, new byte[6]), 0x6, 0x29, 0x00);
         good(h.none(n, 0, new byte[6]));
     }
 
@@ -55,7 +55,7 @@ class DeviceServerTest {
         ScsiEngine.Nexus n = h.open("iqn.2026-11.org.test:init1");
         data(h.in(n, 0, inquiry(false, 0, 96), 96));
         data(h.in(n, 0, reportLuns(0, 64), 64));
-        check(h.none(n, 0, new byte[6]), 0x6, 0x29, 0x01);
+        check(h.none(n, 0, new byte[6]), 0x6, 0x29, 0x00);
     }
 
     @Test
@@ -65,6 +65,7 @@ class DeviceServerTest {
         assertEquals(0x70, s[0]);
         assertEquals(0x06, s[2]);
         assertEquals(0x29, s[12]);
+        assertEquals(0x00, s[13]);
         byte[] none = data(h.in(n, 0, of(0x03, 0, 0, 0, 18, 0), 18));
         assertEquals(0, none[2]);
         assertEquals(0, none[12]);
