@@ -84,7 +84,7 @@ public final class IscsiFabric implements FabricModule {
     }
 
     @Override
-    public void startPortal(InetSocketAddress address) throws FabricException {
+    public synchronized void startPortal(InetSocketAddress address) throws FabricException {
         if (portals.containsKey(address)) {
             return;
         }
@@ -108,7 +108,7 @@ public final class IscsiFabric implements FabricModule {
     }
 
     @Override
-    public void stopPortal(InetSocketAddress address) {
+    public synchronized void stopPortal(InetSocketAddress address) {
         Channel server = portals.remove(address);
         if (server == null) {
             return;
@@ -134,7 +134,7 @@ public final class IscsiFabric implements FabricModule {
     }
 
     @Deactivate
-    public void deactivate() {
+    public synchronized void deactivate() {
         portals.values().forEach(Channel::close);
         portals.clear();
         context.registry().closeAll();
