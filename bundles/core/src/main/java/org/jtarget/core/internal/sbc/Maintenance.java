@@ -33,10 +33,18 @@ public final class Maintenance {
         ByteBuf b = Command.allocate(32);
         b.writeLong(bs.blockCount() - 1).writeInt(bs.blockSize());
         b.writeByte(0); // P_TYPE, PROT_EN: no protection information
-        b.writeByte(0); // P_I_EXPONENT, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
+        b.writeByte(physicalBlockExponent(bs.blockSize())); // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
         b.writeShort(thin ? 0xC000 : 0); // LBPME, LBPRZ, LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
         b.writeZero(16);
         return c.respond(b);
+    }
+
+    /**
+     * Backstores sit on page-sized (4 KiB) storage, so 512-byte logical blocks come 8 to a physical block;
+     * initiators then align their I/O to 4 KiB (SBC-3 5.16, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT).
+     */
+    static int physicalBlockExponent(int blockSize) {
+        return blockSize >= 4096 ? 0 : Integer.numberOfTrailingZeros(4096 / blockSize);
     }
 
     /**

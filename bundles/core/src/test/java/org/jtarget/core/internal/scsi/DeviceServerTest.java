@@ -197,6 +197,7 @@ class DeviceServerTest {
         byte[] rc16 = data(h.in(n, 1, rw16(0x9E, 0x10, 0, 32), 32));
         assertEquals(1023, java.nio.ByteBuffer.wrap(rc16).getLong());
         assertEquals(0xC0, rc16[14] & 0xFF, "LBPME LBPRZ");
+        assertEquals(3, rc16[13], "8 logical blocks per 4 KiB physical block");
 
         byte[] ones = new byte[512 * 4];
         Arrays.fill(ones, (byte) 0xAB);
@@ -423,6 +424,32 @@ class DeviceServerTest {
                 n.taskManagement(TaskManagementFunction.ABORT_TASK, 0, 77).toCompletableFuture().get());
         disk.gate = null;
         good(h.none(n, 0, new byte[6]));
+    }
+
+    @Test
+    void dataOutIsReleasedOnSuccessFailureAndAbort() throws Exception {
+        ScsiEngine.Nexus n = ready();
+        TestTask ok = new TestTask(0, rw10(0x2A, 1, 1), 11, TaskAttribute.SIMPLE, DataDirection.WRITE, 512,
+                new byte[512]);
+        good(Harness.run(n, ok));
+        assertEquals(0, ok.given.refCnt());
+        TestTask miscompare = new TestTask(0, rw10(0x2F, 0x02, 1, 1), 12, TaskAttribute.SIMPLE, DataDirection.WRITE,
+                512, new byte[] {1});
+        check(Harness.run(n, miscompare), 0xE, 0x1D, 0x00);
+        assertEquals(0, miscompare.given.refCnt());
+        // aborted while the fabric gathers Data-Out: the late buffer is released by the core
+        TestTask slow = new TestTask(0, rw10(0x2A, 1, 1), 13, TaskAttribute.SIMPLE, DataDirection.WRITE, 512,
+                new byte[512]);
+        slow.dataStage = new CompletableFuture<>();
+        n.submit(slow);
+        assertEquals(TaskManagementResponse.FUNCTION_COMPLETE,
+                n.taskManagement(TaskManagementFunction.ABORT_TASK, 0, 13).toCompletableFuture().get(5, TimeUnit.SECONDS));
+        slow.abortedFuture.get(5, TimeUnit.SECONDS);
+        io.netty.buffer.ByteBuf late = io.netty.buffer.Unpooled.directBuffer(512).writeZero(512);
+        slow.dataStage.complete(late);
+        assertEquals(0, late.refCnt());
+        assertEquals(1, slow.completions);
+        assertEquals(0, disk.writes.get() - 1, "the aborted write never reached the backstore");
     }
 
     @Test

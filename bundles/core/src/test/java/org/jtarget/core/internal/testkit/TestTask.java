@@ -23,6 +23,8 @@ public final class TestTask implements ScsiTask {
     /** When set, receiveData returns this stage instead of the data at once. */
     public volatile CompletableFuture<ByteBuf> dataStage;
     public volatile int completions;
+    /** The Data-Out buffer handed to the core, to check that the core released it. */
+    public volatile ByteBuf given;
 
     public TestTask(int lun, byte[] cdb, long tag, TaskAttribute attribute, DataDirection direction, int expected,
                     byte[] dataOut) {
@@ -73,6 +75,7 @@ public final class TestTask implements ScsiTask {
         ByteBuf b = Unpooled.directBuffer(expected);
         b.writeBytes(dataOut, 0, Math.min(expected, dataOut.length));
         b.writeZero(expected - b.readableBytes());
+        given = b;
         return CompletableFuture.completedFuture(b);
     }
 
