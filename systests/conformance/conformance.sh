@@ -12,7 +12,8 @@
 #   failed.txt    failed, unfinished and not-run tests;  summary.txt  the summary line;  run.log, logs/
 # Gate: exit 1 when fewer tests passed than the threshold in systests/conformance/min-passed (or $MIN_PASSED).
 # Env: SUITE_TIMEOUT seconds per suite (default 300), TIMEOUT seconds for the whole run (default 2400),
-#      TESTS (default ALL: every SCSI and iSCSI suite; or e.g. ALL.Read10), INIT1/INIT2 initiator names.
+#      TESTS (default ALL: every SCSI and iSCSI suite; or e.g. ALL.Read10), INIT1/INIT2 initiator names,
+#      MPATH_URL a second path to the same LUN (with jtarget started here: a second portal is added unless MPATH=0).
 # CUnit has no "skipped" state: a test that passed but printed [SKIPPED] counts as skipped here.
 # Exit: 0 gate met, 1 gate missed, 2 usage or a missing tool / distribution.
 set -u
@@ -28,7 +29,7 @@ INIT1=${INIT1:-iqn.2026-11.org.example:init1} INIT2=${INIT2:-iqn.2026-11.org.exa
 MIN_PASSED=${MIN_PASSED:-$(grep -v '^#' "$HERE/min-passed" | tr -dc '0-9')}
 rm -rf "$OUT" && mkdir -p "$OUT/logs" || exit 2
 
-URL=${1:-} PORT= PEER=$ROOT/bench/jtarget-peer.sh INST=$OUT/instance
+URL=${1:-} MPATH_URL=${MPATH_URL:-} PORT= PEER=$ROOT/bench/jtarget-peer.sh INST=$OUT/instance
 if [ -z "$URL" ]; then
   PORT=$("$ROOT/bench/free-port.sh") || exit 2
   trap '"$PEER" stop "$PORT" "$INST" >/dev/null' EXIT
@@ -36,8 +37,16 @@ if [ -z "$URL" ]; then
   started=$("$PEER" start "$PORT" "$INST") || { echo "conformance: jtarget did not start" >&2; exit 2; }
   echo "conformance: $started"
   URL=iscsi://127.0.0.1:$PORT/iqn.2026-11.org.jtarget:default/0
+  # a second portal on the same TPG gives SCSI.MultipathIO its second path to LUN 0
+  if [ "${MPATH:-1}" = 1 ] && PORT2=$("$ROOT/bench/free-port.sh") &&
+     "${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}" --home "$INST/home" \
+       exec "portal:add iqn.2026-11.org.jtarget:default 1 127.0.0.1:$PORT2" > "$OUT/mpath.log" 2>&1; then
+    MPATH_URL=iscsi://127.0.0.1:$PORT2/iqn.2026-11.org.jtarget:default/0
+  else
+    echo "conformance: no second portal for SCSI.MultipathIO (see $OUT/mpath.log)"
+  fi
 fi
-echo "conformance: iscsi-test-cu -d -S --test=$TESTS against $URL (gate: >= $MIN_PASSED passed)"
+echo "conformance: iscsi-test-cu -d -S --test=$TESTS against $URL${MPATH_URL:+ and $MPATH_URL} (gate: >= $MIN_PASSED passed)"
 
 # "ALL.Suite.Test" lines; ALL holds every SCSI and iSCSI suite (LINUX needs a local SG device)
 iscsi-test-cu --list 2>/dev/null | grep -E "^${TESTS//./\\.}(\\.|$)" | grep -E '^ALL\.[^.]+\.[^.]+$' > "$OUT/tests.list"
@@ -51,7 +60,7 @@ for s in "${suites[@]}"; do
   st=$SECONDS
   # unbuffered, so that a suite killed by the timeout still shows which test hung
   timeout -k 10 $((left < SUITE_TIMEOUT ? left : SUITE_TIMEOUT)) stdbuf -o0 \
-    iscsi-test-cu -v -d -S --test="ALL.$s" -i "$INIT1" -I "$INIT2" "$URL" > "$OUT/logs/$s.log" 2>&1
+    iscsi-test-cu -v -d -S --test="ALL.$s" -i "$INIT1" -I "$INIT2" "$URL" ${MPATH_URL:+"$MPATH_URL"} > "$OUT/logs/$s.log" 2>&1
   rc=$?
   note=$(awk '/^  Test: /{n++} /^passed|^FAILED/{d++} /^FAILED/{f++}
               END { printf "%d tests, %d failed", n, f + 0 }' "$OUT/logs/$s.log")
