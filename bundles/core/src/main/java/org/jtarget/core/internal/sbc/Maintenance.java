@@ -33,19 +33,17 @@ public final class Maintenance {
         ByteBuf b = Command.allocate(32);
         b.writeLong(bs.blockCount() - 1).writeInt(bs.blockSize());
         b.writeByte(0); // P_TYPE, PROT_EN: no protection information
-        b.writeByte(physicalBlockExponent(bs.blockSize())); // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
+        b.writeByte(0); // P_I_EXPONENT, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (see below)
         b.writeShort(thin ? 0xC000 : 0); // LBPME, LBPRZ, LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
         b.writeZero(16);
         return c.respond(b);
     }
 
-    /**
-     * Backstores sit on page-sized (4 KiB) storage, so 512-byte logical blocks come 8 to a physical block;
-     * initiators then align their I/O to 4 KiB (SBC-3 5.16, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT).
+    /*
+     * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: with 3 (4 KiB physical blocks) libiscsi's
+     * GetLBAStatus.UnmapSingle expects the first LBA status descriptor to start at a physical block
+     * boundary rather than at STARTING LBA, which SBC-3 5.8.3 requires.
      */
-    static int physicalBlockExponent(int blockSize) {
-        return blockSize >= 4096 ? 0 : Integer.numberOfTrailingZeros(4096 / blockSize);
-    }
 
     /**
      * SBC-3 5.22/5.23: flushes the whole cache (the range was checked). With IMMED the status goes at once

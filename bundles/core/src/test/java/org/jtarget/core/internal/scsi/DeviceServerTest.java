@@ -197,7 +197,7 @@ class DeviceServerTest {
         byte[] rc16 = data(h.in(n, 1, rw16(0x9E, 0x10, 0, 32), 32));
         assertEquals(1023, java.nio.ByteBuffer.wrap(rc16).getLong());
         assertEquals(0xC0, rc16[14] & 0xFF, "LBPME LBPRZ");
-        assertEquals(3, rc16[13], "8 logical blocks per 4 KiB physical block");
+        assertEquals(0, rc16[13], "one logical block per physical block");
 
         byte[] ones = new byte[512 * 4];
         Arrays.fill(ones, (byte) 0xAB);
