@@ -20,6 +20,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.backstore.BackstoreParameters;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
 import org.jtarget.spi.backstore.BackstoreException;
@@ -93,20 +94,20 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     @Override
     public Backstore open(BackstoreContext context) throws BackstoreException {
         Map<String, String> p = context.parameters();
-        Parameters.checkKnown(p, KNOWN);
+        BackstoreParameters.checkKnown(p, KNOWN);
         Path path = path(context);
-        int blockSize = Parameters.blockSize(context.parameter(BLOCK_SIZE, "512"));
-        boolean writeCache = Parameters.bool(WRITE_CACHE, context.parameter(WRITE_CACHE, "true"));
-        Long size = p.containsKey(SIZE) ? Parameters.size(SIZE, p.get(SIZE)) : null;
+        int blockSize = BackstoreParameters.blockSize(context.parameter(BLOCK_SIZE, "512"));
+        boolean writeCache = BackstoreParameters.bool(WRITE_CACHE, context.parameter(WRITE_CACHE, "true"));
+        Long size = p.containsKey(SIZE) ? BackstoreParameters.size(SIZE, p.get(SIZE)) : null;
         if (size != null && size % blockSize != 0) {
-            throw Parameters.invalid(SIZE + ": " + p.get(SIZE) + " (expected: a multiple of the block size " + blockSize + ")");
+            throw BackstoreParameters.invalid(SIZE + ": " + p.get(SIZE) + " (expected: a multiple of the block size " + blockSize + ")");
         }
         boolean created = false;
         try {
             long capacity;
             if (Files.exists(path)) {
                 if (!Files.isRegularFile(path)) {
-                    throw Parameters.invalid(FILE + ": " + path + " (expected: a regular file)");
+                    throw BackstoreParameters.invalid(FILE + ": " + path + " (expected: a regular file)");
                 }
                 long length = Files.size(path);
                 if (size != null && size > length) {
@@ -116,7 +117,7 @@ public final class FileBackstoreProvider implements BackstoreProvider {
                 capacity = size != null ? size : length;
             } else {
                 if (size == null) {
-                    throw Parameters.invalid(SIZE + ": missing (required because " + path + " does not exist yet)");
+                    throw BackstoreParameters.invalid(SIZE + ": missing (required because " + path + " does not exist yet)");
                 }
                 create(context, path, size);
                 created = true;
@@ -124,7 +125,7 @@ public final class FileBackstoreProvider implements BackstoreProvider {
             }
             long blockCount = capacity / blockSize;
             if (blockCount == 0) {
-                throw Parameters.invalid(FILE + ": " + path + " (is smaller than one block; give size to grow it)");
+                throw BackstoreParameters.invalid(FILE + ": " + path + " (is smaller than one block; give size to grow it)");
             }
             FileBackstore backstore = openChannel(context, path, blockSize, blockCount, writeCache,
                     Math.max(Files.size(path), capacity));
@@ -165,13 +166,13 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     private static Path path(BackstoreContext context) throws BackstoreException {
         String file = context.parameters().get(FILE);
         if (file == null || file.isBlank()) {
-            throw Parameters.invalid(FILE + ": missing (expected: a path, relative to the data folder "
+            throw BackstoreParameters.invalid(FILE + ": missing (expected: a path, relative to the data folder "
                     + context.dataDirectory() + ")");
         }
         try {
             return context.dataDirectory().resolve(file).toAbsolutePath().normalize();
         } catch (java.nio.file.InvalidPathException e) {
-            throw Parameters.invalid(FILE + ": " + file + " (expected: a valid path: " + e.getReason() + ")");
+            throw BackstoreParameters.invalid(FILE + ": " + file + " (expected: a valid path: " + e.getReason() + ")");
         }
     }
 
@@ -180,14 +181,14 @@ public final class FileBackstoreProvider implements BackstoreProvider {
         Path parent = path.getParent();
         if (!Files.isDirectory(parent)) {
             if (!path.startsWith(context.dataDirectory().toAbsolutePath().normalize())) {
-                throw Parameters.invalid(FILE + ": " + path + " (folder " + parent + " does not exist)");
+                throw BackstoreParameters.invalid(FILE + ": " + path + " (folder " + parent + " does not exist)");
             }
             Files.createDirectories(parent);
         }
         try {
             Files.createFile(path);
         } catch (FileAlreadyExistsException e) {
-            throw Parameters.invalid(FILE + ": " + path + " (created concurrently by someone else)");
+            throw BackstoreParameters.invalid(FILE + ": " + path + " (created concurrently by someone else)");
         }
         setLength(path, size);
         try (FileChannel dir = FileChannel.open(parent, StandardOpenOption.READ)) {
@@ -215,7 +216,7 @@ public final class FileBackstoreProvider implements BackstoreProvider {
                 lock = null;
             }
             if (lock == null) {
-                throw Parameters.invalid(FILE + ": " + path + " (in use by another backstore or process)");
+                throw BackstoreParameters.invalid(FILE + ": " + path + " (in use by another backstore or process)");
             }
             NativeFiles nativeFiles;
             try {
@@ -233,7 +234,7 @@ public final class FileBackstoreProvider implements BackstoreProvider {
 
     private static BackstoreException openFailure(Path path, IOException e) {
         if (e instanceof NoSuchFileException || e instanceof AccessDeniedException) {
-            return Parameters.invalid(FILE + ": " + path + " (cannot open: " + e.getClass().getSimpleName() + ")");
+            return BackstoreParameters.invalid(FILE + ": " + path + " (cannot open: " + e.getClass().getSimpleName() + ")");
         }
         return new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
                 FILE + ": " + path + " (cannot open: " + e + ")", e);

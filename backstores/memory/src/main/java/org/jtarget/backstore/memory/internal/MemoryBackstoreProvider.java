@@ -2,6 +2,7 @@ package org.jtarget.backstore.memory.internal;
 
 import java.util.List;
 import java.util.Set;
+import org.jtarget.spi.backstore.BackstoreParameters;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
 import org.jtarget.spi.backstore.BackstoreException;
@@ -37,18 +38,18 @@ public final class MemoryBackstoreProvider implements BackstoreProvider {
 
     @Override
     public Backstore open(BackstoreContext context) throws BackstoreException {
-        Parameters.checkKnown(context.parameters(), KNOWN);
+        BackstoreParameters.checkKnown(context.parameters(), KNOWN);
         String sizeText = context.parameters().get(SIZE);
         if (sizeText == null) {
-            throw Parameters.invalid(SIZE + ": missing (expected: a number with optional K, M, G or T)");
+            throw BackstoreParameters.invalid(SIZE + ": missing (expected: a number with optional K, M, G or T)");
         }
-        int blockSize = Parameters.blockSize(context.parameter(BLOCK_SIZE, "512"));
-        long size = Parameters.size(SIZE, sizeText);
+        int blockSize = BackstoreParameters.blockSize(context.parameter(BLOCK_SIZE, "512"));
+        long size = BackstoreParameters.size(SIZE, sizeText);
         if (size % blockSize != 0) {
-            throw Parameters.invalid(SIZE + ": " + sizeText + " (expected: a multiple of the block size " + blockSize + ")");
+            throw BackstoreParameters.invalid(SIZE + ": " + sizeText + " (expected: a multiple of the block size " + blockSize + ")");
         }
         if (size > MAX_SIZE) {
-            throw Parameters.invalid(SIZE + ": " + sizeText + " (expected: at most " + (MAX_SIZE >> 40) + "T)");
+            throw BackstoreParameters.invalid(SIZE + ": " + sizeText + " (expected: at most " + (MAX_SIZE >> 40) + "T)");
         }
         return new MemoryBackstore(context.name(), blockSize, size / blockSize);
     }

@@ -1,18 +1,21 @@
-package org.jtarget.backstore.file.internal;
+package org.jtarget.spi.backstore;
 
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.jtarget.scsi.SenseReason;
-import org.jtarget.spi.backstore.BackstoreException;
 
-/** Parsing of user parameters; every failure is a message for the user: "key: value (expected: ...)". */
-final class Parameters {
-    private Parameters() {
+/**
+ * Parsing helpers for backstore parameters, shared by every provider so that users meet one syntax
+ * and one error style. Every failure is a {@link BackstoreException} with
+ * {@link SenseReason#INVALID_FIELD_IN_PARAMETER_LIST} and a message for the user: "key: value (expected: ...)".
+ */
+public final class BackstoreParameters {
+    private BackstoreParameters() {
     }
 
     /** Rejects keys not in {@code known}, so that a typo ("blocksize=4096") does not pass silently. */
-    static void checkKnown(Map<String, String> parameters, Set<String> known) throws BackstoreException {
+    public static void checkKnown(Map<String, String> parameters, Set<String> known) throws BackstoreException {
         for (String key : parameters.keySet()) {
             if (!known.contains(key)) {
                 throw invalid("unknown parameter: " + key + " (expected one of: " + String.join(", ", known) + ")");
@@ -21,7 +24,7 @@ final class Parameters {
     }
 
     /** A byte count: a decimal number with an optional binary suffix K, M, G or T (case-insensitive). */
-    static long size(String key, String value) throws BackstoreException {
+    public static long size(String key, String value) throws BackstoreException {
         String v = value.trim();
         int shift = 0;
         if (!v.isEmpty()) {
@@ -50,7 +53,7 @@ final class Parameters {
     }
 
     /** Logical block size: 512 or 4096 (SBC-3 6.2 READ CAPACITY reports it). */
-    static int blockSize(String value) throws BackstoreException {
+    public static int blockSize(String value) throws BackstoreException {
         return switch (value.trim()) {
             case "512" -> 512;
             case "4096" -> 4096;
@@ -58,7 +61,7 @@ final class Parameters {
         };
     }
 
-    static boolean bool(String key, String value) throws BackstoreException {
+    public static boolean bool(String key, String value) throws BackstoreException {
         return switch (value.trim().toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
@@ -66,7 +69,7 @@ final class Parameters {
         };
     }
 
-    static BackstoreException invalid(String message) {
+    public static BackstoreException invalid(String message) {
         return new BackstoreException(SenseReason.INVALID_FIELD_IN_PARAMETER_LIST, message);
     }
 }
