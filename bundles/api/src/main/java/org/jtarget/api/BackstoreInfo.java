@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param blockSize  logical block size, 0 when not open
  * @param blockCount number of blocks, 0 when not open
  * @param serial     unit serial number (VPD 0x80), fixed at creation and saved
+ * @param attributes logical unit attributes set by the user (e.g. {@code read_only=true}), as saved;
+ *                   absent keys have their default
  */
 public record BackstoreInfo(String name, String type, Map<String, String> parameters, State state, String detail,
-                            int blockSize, long blockCount, String serial) {
+                            int blockSize, long blockCount, String serial, Map<String, String> attributes) {
     public enum State { ONLINE, OFFLINE, FAILED }
 
     public BackstoreInfo {
@@ -25,5 +27,12 @@ public record BackstoreInfo(String name, String type, Map<String, String> parame
         parameters = Map.copyOf(parameters);
         Objects.requireNonNull(state, "state");
         detail = detail == null ? "" : detail;
+        attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+    }
+
+    /** Without attributes (API 1.0 callers). */
+    public BackstoreInfo(String name, String type, Map<String, String> parameters, State state, String detail,
+                         int blockSize, long blockCount, String serial) {
+        this(name, type, parameters, state, detail, blockSize, blockCount, serial, Map.of());
     }
 }

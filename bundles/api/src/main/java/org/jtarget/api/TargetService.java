@@ -16,6 +16,16 @@ public interface TargetService {
     String ATTR_GENERATE_NODE_ACLS = "generate_node_acls";
     /** TPG attribute: "none" or "chap" (initiators must authenticate with their ACL's secrets). Default "none". */
     String ATTR_AUTHENTICATION = "authentication";
+    /**
+     * Backstore (logical unit) attribute: "true" write-protects the LU: every command that would change
+     * the medium ends in DATA PROTECT / WRITE PROTECTED, and MODE SENSE reports WP. Default "false".
+     */
+    String ATTR_READ_ONLY = "read_only";
+    /**
+     * Backstore (logical unit) attribute: "true" makes the medium removable: INQUIRY reports RMB, PREVENT
+     * ALLOW MEDIUM REMOVAL is honoured and START STOP UNIT can eject and load it. Default "false".
+     */
+    String ATTR_REMOVABLE = "removable";
 
     // backstores
 
@@ -36,6 +46,16 @@ public interface TargetService {
     void deleteBackstore(String name, boolean destroyData);
 
     List<BackstoreInfo> backstores();
+
+    /**
+     * Sets (or with a null value, removes, i.e. resets to the default) an attribute of a backstore
+     * object, live: sessions see it at their next command, with the unit attention the standard asks
+     * for. Keys: {@link #ATTR_READ_ONLY}, {@link #ATTR_REMOVABLE} (values "true"/"false"); any other key
+     * or value is refused.
+     *
+     * @since 1.1
+     */
+    void setBackstoreAttribute(String name, String key, String value);
 
     // targets and TPGs
 

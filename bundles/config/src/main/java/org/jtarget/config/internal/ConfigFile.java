@@ -38,7 +38,8 @@ import org.jtarget.spi.fabric.ChapCredentials;
  * <pre>
  * { "version": 1,
  *   "backstores": [ { "name": "default", "type": "file", "serial": "3f2a...",
- *                     "parameters": { "file": "default.img", "size": "1G" } } ],
+ *                     "parameters": { "file": "default.img", "size": "1G" },
+ *                     "attributes": { "read_only": "true" } } ],
  *   "targets": [ { "name": "iqn.2026-11.org.jtarget:default", "fabric": "iscsi",
  *                  "tpgs": [ { "tag": 1, "attributes": { "authentication": "none", "generate_node_acls": "true" },
  *                              "portals": [ "127.0.0.1:3260" ],
@@ -199,6 +200,8 @@ final class ConfigFile {
         String type;
         String serial;
         Map<String, String> parameters;
+        /** LU attributes (read_only, removable); absent in files written before API 1.1. */
+        Map<String, String> attributes;
     }
 
     static final class TargetDoc {
@@ -246,6 +249,7 @@ final class ConfigFile {
             d.type = b.type();
             d.serial = b.serial();
             d.parameters = new TreeMap<>(b.parameters());
+            d.attributes = b.attributes().isEmpty() ? null : new TreeMap<>(b.attributes());
             doc.backstores.add(d);
         }
         doc.targets = new ArrayList<>();
@@ -299,7 +303,9 @@ final class ConfigFile {
                 continue;
             }
             Map<String, String> params = map(b.parameters, where + " " + b.name + " parameters", problems);
-            backstores.add(new BackstoreInfo(b.name, b.type, params, BackstoreInfo.State.OFFLINE, "", 0, 0, b.serial));
+            Map<String, String> attributes = map(b.attributes, where + " " + b.name + " attributes", problems);
+            backstores.add(new BackstoreInfo(b.name, b.type, params, BackstoreInfo.State.OFFLINE, "", 0, 0, b.serial,
+                    attributes));
         }
         List<TargetInfo> targets = new ArrayList<>();
         i = 0;

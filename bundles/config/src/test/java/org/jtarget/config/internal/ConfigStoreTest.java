@@ -58,6 +58,27 @@ class ConfigStoreTest {
     }
 
     @Test
+    void backstoreAttributesRoundTripAndOldFilesWithoutThemLoad() throws Exception {
+        BackstoreInfo ro = new BackstoreInfo("ro", "file", Map.of("file", "ro.img"), BackstoreInfo.State.OFFLINE, "",
+                0, 0, "00112233445566aa", Map.of("read_only", "true", "removable", "false"));
+        Configuration c = new Configuration(List.of(ro), List.of());
+        String json = ConfigFile.toJson(c);
+        assertTrue(json.contains("\"attributes\""), json);
+        Files.createDirectories(file().getParent());
+        ConfigFile.write(file(), c);
+        ConfigFile.Loaded back = ConfigFile.read(file());
+        assertEquals(List.of(), back.problems());
+        assertEquals(Map.of("read_only", "true", "removable", "false"), back.configuration().backstores().get(0).attributes());
+        // a file written before attributes existed
+        Files.writeString(file(), "{ \"version\": 1, \"backstores\": [ { \"name\": \"d\", \"type\": \"file\","
+                + " \"serial\": \"00112233445566bb\", \"parameters\": { \"file\": \"d.img\" } } ], \"targets\": [] }");
+        ConfigFile.Loaded old = ConfigFile.read(file());
+        assertEquals(List.of(), old.problems());
+        assertEquals(Map.of(), old.configuration().backstores().get(0).attributes());
+        assertFalse(ConfigFile.toJson(old.configuration()).contains("attributes\": {}"), "no empty map written");
+    }
+
+    @Test
     void firstStartCreatesAndSavesTheDefaultTree() throws Exception {
         FakeTargetService service = new FakeTargetService();
         ConfigStore store = new ConfigStore(service, home, null);

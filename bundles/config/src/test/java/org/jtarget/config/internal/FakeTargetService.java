@@ -53,6 +53,11 @@ final class FakeTargetService implements TargetService {
     }
 
     @Override
+    public void setBackstoreAttribute(String name, String key, String value) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public List<BackstoreInfo> backstores() {
         return tree.backstores();
     }

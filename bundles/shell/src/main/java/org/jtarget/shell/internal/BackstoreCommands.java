@@ -17,7 +17,7 @@ import org.osgi.service.component.annotations.Reference;
 
 /** {@code backstore:*}: the storage objects LUNs map (LIO's core/$HBA/$DEV). */
 @Component(service = BackstoreCommands.class)
-@GogoCommand(scope = "backstore", function = {"types", "list", "create", "delete"})
+@GogoCommand(scope = "backstore", function = {"types", "list", "create", "delete", "set", "unset"})
 public final class BackstoreCommands {
     private final TargetService service;
 
@@ -48,15 +48,40 @@ public final class BackstoreCommands {
         System.out.print(out);
     }
 
-    @Descriptor("lists the backstores: type, state, size and parameters (secrets masked)")
+    @Descriptor("lists the backstores: type, state, size, parameters (secrets masked) and attributes")
     public void list() {
-        Table table = new Table("NAME", "TYPE", "STATE", "SIZE>", "BLOCK>", "SERIAL", "PARAMETERS", "DETAIL");
+        Table table = new Table("NAME", "TYPE", "STATE", "SIZE>", "BLOCK>", "SERIAL", "PARAMETERS", "ATTRIBUTES",
+                "DETAIL");
         for (BackstoreInfo b : sortedBackstores()) {
             table.row(b.name(), b.type(), b.state().name().toLowerCase(), Args.size(b.blockSize() * b.blockCount()),
                     b.blockSize() == 0 ? "" : Integer.toString(b.blockSize()), b.serial(),
-                    parameters(b.parameters()), b.detail());
+                    parameters(b.parameters()), parameters(b.attributes()), b.detail());
         }
         System.out.print(table);
+    }
+
+    @Descriptor("sets a logical unit attribute of a backstore, live: read_only or removable (true/false)")
+    public void set(
+            @Descriptor("NAME: backstore name") String name,
+            @Descriptor("KEY: read_only (writes get DATA PROTECT) or removable (RMB, eject/load, prevent)") String key,
+            @Descriptor("VALUE: true or false") String value) {
+        Args.run(() -> service.setBackstoreAttribute(name, key, value));
+        System.out.println("Backstore " + name + ": " + key + " = " + value);
+    }
+
+    @Descriptor("resets a logical unit attribute of a backstore to its default (false)")
+    public void unset(
+            @Descriptor("NAME: backstore name") String name,
+            @Descriptor("KEY: read_only or removable") String key) {
+        Args.run(() -> service.setBackstoreAttribute(name, key, null));
+        System.out.println("Backstore " + name + ": " + key + " reset to its default");
+    }
+
+    /** The attributes set to true, as {@code  [read_only, removable]}, or empty. */
+    static String flags(Map<String, String> attributes) {
+        String set = new TreeMap<>(attributes).entrySet().stream().filter(e -> "true".equals(e.getValue()))
+                .map(Map.Entry::getKey).collect(Collectors.joining(", "));
+        return set.isEmpty() ? "" : "  [" + set + "]";
     }
 
     @Descriptor("creates a backstore; see backstore:types for each type's parameters")

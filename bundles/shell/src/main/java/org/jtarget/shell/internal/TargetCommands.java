@@ -43,7 +43,10 @@ public final class TargetCommands {
 
     @Descriptor("shows a target as a tree: its TPGs with their attributes, portals, LUNs and ACLs")
     public void show(@Descriptor("TARGET: target name, e.g. iqn.2026-11.org.jtarget:default") String name) {
-        System.out.print(tree(Args.call(() -> service.target(name))));
+        TargetInfo target = Args.call(() -> service.target(name));
+        Map<String, Map<String, String>> attributes = new TreeMap<>();
+        Args.call(service::backstores).forEach(b -> attributes.put(b.name(), b.attributes()));
+        System.out.print(tree(target, attributes));
     }
 
     @Descriptor("creates a target with no TPG (add one with tpg:create)")
@@ -67,6 +70,11 @@ public final class TargetCommands {
 
     /** The ASCII tree of one target (ASCII so that any terminal and locale shows it). */
     static String tree(TargetInfo target) {
+        return tree(target, Map.of());
+    }
+
+    /** The tree, LUNs followed by their backstore's attributes that are set (e.g. {@code [read_only]}). */
+    static String tree(TargetInfo target, Map<String, Map<String, String>> backstoreAttributes) {
         Node root = new Node(target.name() + "  [fabric " + target.fabric() + "]");
         if (target.tpgs().isEmpty()) {
             root.add("(no TPG: add one with tpg:create " + target.name() + " 1)");
@@ -84,7 +92,9 @@ public final class TargetCommands {
             none(portals);
             Node luns = t.add("luns");
             tpg.luns().stream().sorted(Comparator.comparingInt(LunInfo::lun))
-                    .forEach(l -> luns.add("lun " + l.lun() + " -> " + l.backstore() + (l.online() ? "" : "  (offline)")));
+                    .forEach(l -> luns.add("lun " + l.lun() + " -> " + l.backstore()
+                            + BackstoreCommands.flags(backstoreAttributes.getOrDefault(l.backstore(), Map.of()))
+                            + (l.online() ? "" : "  (offline)")));
             none(luns);
             Node acls = t.add("acls");
             tpg.acls().stream().sorted(Comparator.comparing(AclInfo::initiator))

@@ -103,6 +103,25 @@ final class FakeTargetService implements TargetService {
     }
 
     @Override
+    public synchronized void setBackstoreAttribute(String name, String key, String value) {
+        BackstoreInfo b = backstores.get(name);
+        if (b == null) {
+            throw new TargetException("no such backstore: " + name);
+        }
+        if (!key.equals(TargetService.ATTR_READ_ONLY) && !key.equals(TargetService.ATTR_REMOVABLE)) {
+            throw new TargetException("unknown backstore attribute: " + key + " (expected one of: read_only, removable)");
+        }
+        Map<String, String> attributes = new TreeMap<>(b.attributes());
+        if (value == null) {
+            attributes.remove(key);
+        } else {
+            attributes.put(key, value);
+        }
+        backstores.put(name, new BackstoreInfo(b.name(), b.type(), b.parameters(), b.state(), b.detail(),
+                b.blockSize(), b.blockCount(), b.serial(), attributes));
+    }
+
+    @Override
     public synchronized List<BackstoreInfo> backstores() {
         return List.copyOf(backstores.values());
     }

@@ -19,7 +19,7 @@ final class GogoShell implements AutoCloseable {
     /** Scope, functions and command object, as in each class's {@code @GogoCommand}. */
     static Map<Object, String[]> commands(TargetService service) {
         Map<Object, String[]> map = new LinkedHashMap<>();
-        map.put(new BackstoreCommands(service), new String[] {"backstore", "types", "list", "create", "delete"});
+        map.put(new BackstoreCommands(service), new String[] {"backstore", "types", "list", "create", "delete", "set", "unset"});
         map.put(new TargetCommands(service), new String[] {"target", "list", "show", "create", "delete"});
         map.put(new TpgCommands(service), new String[] {"tpg", "create", "delete", "set", "unset"});
         map.put(new PortalCommands(service), new String[] {"portal", "add", "remove", "list"});

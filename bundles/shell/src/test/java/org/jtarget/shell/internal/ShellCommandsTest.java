@@ -105,9 +105,9 @@ class ShellCommandsTest {
                 + "iqn.2026-11.org.jtarget:a      iscsi      0        0     0     0\n"
                 + "iqn.2026-11.org.jtarget:disk1  iscsi      1        1     2     1\n", ok("target:list"));
         assertEquals(""
-                + "NAME     TYPE    STATE   SIZE  BLOCK  SERIAL          PARAMETERS               DETAIL\n"
-                + "disk1    file    online   10G    512  serial-disk1    file=disk1.img,size=10G  -\n"
-                + "scratch  memory  online  512M    512  serial-scratch  size=512M                -\n",
+                + "NAME     TYPE    STATE   SIZE  BLOCK  SERIAL          PARAMETERS               ATTRIBUTES  DETAIL\n"
+                + "disk1    file    online   10G    512  serial-disk1    file=disk1.img,size=10G  -           -\n"
+                + "scratch  memory  online  512M    512  serial-scratch  size=512M                -           -\n",
                 ok("backstore:list"));
         assertEquals(""
                 + "TARGET                         TPG  LUN  BACKSTORE  STATE\n"
@@ -124,11 +124,27 @@ class ShellCommandsTest {
     }
 
     @Test
+    void backstoreAttributesAreSetShownAndUnset() {
+        buildTree();
+        assertEquals("Backstore disk1: read_only = true\n", ok("backstore:set disk1 read_only true"));
+        ok("backstore:set disk1 removable true");
+        String list = ok("backstore:list");
+        assertTrue(list.contains("file=disk1.img,size=10G  read_only=true,removable=true"), list);
+        String show = ok("target:show " + IQN);
+        assertTrue(show.contains("lun 0 -> disk1  [read_only, removable]\n"), show);
+        assertTrue(show.contains("lun 1 -> scratch\n"), show);
+        assertEquals("Backstore disk1: removable reset to its default\n", ok("backstore:unset disk1 removable"));
+        assertTrue(ok("target:show " + IQN).contains("lun 0 -> disk1  [read_only]\n"));
+        assertEquals("unknown backstore attribute: readonly (expected one of: read_only, removable)",
+                refused("backstore:set disk1 readonly true"));
+    }
+
+    @Test
     void offlineBackstoreShowsWhy() {
         service.addOffline("s3disk", "s3", Map.of("bucket", "vols", "secret_key", "AKIAsupersecret"));
         String list = ok("backstore:list");
         assertTrue(list.contains("s3disk  s3    offline     -      -  serial-s3disk  bucket=vols,secret_key=********"
-                + "  no provider for type s3\n"), list);
+                + "  -           no provider for type s3\n"), list);
         assertFalse(list.contains("AKIAsupersecret"), list);
     }
 

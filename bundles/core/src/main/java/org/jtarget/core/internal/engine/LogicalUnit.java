@@ -28,4 +28,13 @@ public interface LogicalUnit {
     java.util.concurrent.CompletionStage<Void> drained();
 
     boolean online();
+
+    /**
+     * Applies the user's attributes, live. Changing read-only raises MODE PARAMETERS CHANGED (the WP bit
+     * of the mode parameter header, SPC-4 7.5.3); changing removable raises INQUIRY DATA HAS CHANGED
+     * (RMB, SPC-4 6.6.2) on every nexus. Making the medium fixed again also reloads an ejected medium.
+     */
+    void attributes(LuAttributes attributes);
+
+    LuAttributes attributes();
 }

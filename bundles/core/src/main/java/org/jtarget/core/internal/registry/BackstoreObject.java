@@ -16,6 +16,8 @@ final class BackstoreObject {
     final Map<String, String> parameters;
     final String serial;
     final LogicalUnit unit;
+    /** The user's LU attributes (checked, as saved); replaced as a whole. */
+    Map<String, String> attributes = Map.of();
     /** Open storage while ONLINE, else null. */
     Backstore backstore;
     BackstoreInfo.State state = BackstoreInfo.State.OFFLINE;
@@ -29,6 +31,12 @@ final class BackstoreObject {
         this.parameters = Map.copyOf(parameters);
         this.serial = serial;
         this.unit = unit;
+    }
+
+    /** Replaces the attributes and applies them to the logical unit. */
+    void attributes(Map<String, String> checked) {
+        attributes = Map.copyOf(checked);
+        unit.attributes(Attributes.toEngine(attributes));
     }
 
     void online(Backstore opened) {
@@ -55,6 +63,6 @@ final class BackstoreObject {
     BackstoreInfo info() {
         Backstore b = backstore;
         return new BackstoreInfo(name, type, parameters, state, detail,
-                b == null ? 0 : b.blockSize(), b == null ? 0 : b.blockCount(), serial);
+                b == null ? 0 : b.blockSize(), b == null ? 0 : b.blockCount(), serial, attributes);
     }
 }

@@ -297,6 +297,28 @@ public final class ObjectRegistry implements TargetService, TargetCore {
     }
 
     @Override
+    public void setBackstoreAttribute(String name, String key, String value) {
+        lock.lock();
+        try {
+            BackstoreObject obj = backstores.get(name);
+            if (obj == null) {
+                throw new TargetException("no such backstore: " + name);
+            }
+            String checked = Attributes.check(name, key, value);
+            Map<String, String> next = new java.util.TreeMap<>(obj.attributes);
+            if (checked == null) {
+                next.remove(key);
+            } else {
+                next.put(key, checked);
+            }
+            obj.attributes(next);
+        } finally {
+            lock.unlock();
+        }
+        changed();
+    }
+
+    @Override
     public List<BackstoreInfo> backstores() {
         lock.lock();
         try {

@@ -61,6 +61,11 @@ final class Restorer {
         }
         BackstoreObject obj = new BackstoreObject(b.name(), b.type(), b.parameters(), serial,
                 r.engine.createLogicalUnit(b.name(), serial));
+        try {
+            obj.attributes(Attributes.checkAll(b.name(), b.attributes()));
+        } catch (TargetException e) {
+            problems.add("backstore " + b.name() + ": " + e.getMessage() + " (attributes left at their defaults)");
+        }
         r.backstores.put(b.name(), obj);
         BackstoreProvider provider = r.providers.get(b.type());
         if (provider == null) {

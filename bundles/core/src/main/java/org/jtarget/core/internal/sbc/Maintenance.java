@@ -5,6 +5,7 @@ import java.util.concurrent.CompletionStage;
 import org.jtarget.core.internal.cmd.Cdb;
 import org.jtarget.core.internal.cmd.Command;
 import org.jtarget.core.internal.sense.Sense;
+import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.fabric.ScsiResponse;
 import org.slf4j.Logger;
@@ -69,16 +70,23 @@ public final class Maintenance {
     }
 
     /**
-     * SBC-3 5.25 START STOP UNIT: the medium is not removable and always spinning: power conditions and
-     * LOEJ are INVALID FIELD IN CDB; START 0/1 leave the LU ready.
+     * SBC-3 5.25 START STOP UNIT: power conditions are not supported (INVALID FIELD IN CDB); START alone
+     * leaves the LU ready. LOEJ unloads (START 0) or loads (START 1) a removable medium unless an I_T
+     * nexus prevents removal (ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED); on a fixed medium LOEJ is
+     * INVALID FIELD IN CDB. Nothing runs long, so IMMED changes nothing.
      */
     public static CompletionStage<ScsiResponse> startStop(Command c) {
         Cdb cdb = c.cdb();
         if ((cdb.u8(4) >>> 4) != 0) {
             throw Sense.invalidCdbField(4, 7).exception();
         }
-        if (cdb.bit(4, 1)) {
-            throw Sense.invalidCdbField(4, 1).exception();
+        if (cdb.bit(4, 1)) { // LOEJ
+            if (!c.lu().removable()) {
+                throw Sense.invalidCdbField(4, 1).exception();
+            }
+            if (!c.lu().loadOrEject(cdb.bit(4, 0), c.nexus())) {
+                throw Sense.of(SenseReason.MEDIUM_REMOVAL_PREVENTED).exception();
+            }
         }
         return c.good();
     }
@@ -101,10 +109,18 @@ public final class Maintenance {
         return c.respond(b);
     }
 
-    /** SPC-4 6.13: PREVENT 00b is accepted; prevention is INVALID FIELD IN CDB for a non-removable LU. */
+    /**
+     * SBC-3 5.13 PREVENT ALLOW MEDIUM REMOVAL: PREVENT 01b prevents and 00b allows removal for this I_T
+     * nexus (10b/11b are obsolete: INVALID FIELD IN CDB). A fixed medium cannot be removed anyway, so
+     * there only 00b is accepted.
+     */
     public static CompletionStage<ScsiResponse> preventAllow(Command c) {
-        if ((c.cdb().u8(4) & 0x03) != 0) {
-            throw Sense.invalidCdbField(4, 1).exception();
+        int prevent = c.cdb().u8(4) & 0x03;
+        if (prevent > 1 || (prevent == 1 && !c.lu().removable())) {
+            throw Sense.invalidCdbField(4, prevent > 1 ? 1 : 0).exception();
+        }
+        if (c.lu().removable()) {
+            c.lu().preventRemoval(c.nexus(), prevent == 1);
         }
         return c.good();
     }

@@ -126,6 +126,11 @@ public final class CommandPipeline {
                 fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION));
                 return;
             }
+            // a removable medium that was unloaded (SBC-3 5.25): NOT READY, MEDIUM NOT PRESENT (3A/00)
+            if (p.hasFlag(OpcodeDescriptor.MEDIUM) && lu.mediumAbsent()) {
+                fail(c, Sense.of(SenseReason.MEDIUM_NOT_PRESENT));
+                return;
+            }
             // 6. SPC-2 reservation (SPC-2 5.5.1)
             ScsiNexus holder = lu.reservationHolder();
             if (holder != null && holder != nexus && !p.hasFlag(OpcodeDescriptor.RESERVATION_EXEMPT)) {
@@ -137,8 +142,9 @@ public final class CommandPipeline {
                 finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
                 return;
             }
-            // write protection: SWP in the control mode page (SPC-4 7.5.8)
-            if (p.hasFlag(OpcodeDescriptor.WRITE) && lu.modePages().softwareWriteProtect()) {
+            // write protection: the read_only attribute or SWP in the control mode page (SPC-4 7.5.8,
+            // SBC-3 4.13): DATA PROTECT, WRITE PROTECTED (27/00)
+            if (p.hasFlag(OpcodeDescriptor.WRITE) && lu.writeProtected()) {
                 fail(c, Sense.of(SenseReason.WRITE_PROTECTED));
                 return;
             }

@@ -5,6 +5,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jtarget.core.internal.engine.LogicalUnit;
+import org.jtarget.core.internal.engine.LuAttributes;
 import org.jtarget.core.internal.spc.ModePages;
 import org.jtarget.core.internal.spc.PersistentReservations;
 import org.jtarget.core.internal.ua.UnitAttentions;
@@ -31,6 +32,11 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     private volatile int lastBlockSize = 512;
     private volatile long lastBlockCount;
     private volatile ScsiNexus reservationHolder;
+    private volatile LuAttributes attributes = LuAttributes.DEFAULT;
+    /** The removable medium was unloaded (START STOP UNIT with LOEJ, SBC-3 5.25). */
+    private volatile boolean ejected;
+    /** I_T nexuses that prevent medium removal (SBC-3 5.13: the prevent state is per I_T nexus). */
+    private final java.util.Set<ScsiNexus> preventing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ScsiLogicalUnit(String name, String serial) {
         this.name = Objects.requireNonNull(name, "name");
@@ -106,6 +112,83 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     @Override
     public boolean online() {
         return current != null;
+    }
+
+    @Override
+    public void attributes(LuAttributes next) {
+        Objects.requireNonNull(next, "attributes");
+        LuAttributes old;
+        synchronized (lock) {
+            old = attributes;
+            attributes = next;
+            if (!next.removable()) { // a fixed medium is present and cannot be prevented
+                ejected = false;
+                preventing.clear();
+            }
+        }
+        if (old.readOnly() != next.readOnly()) { // WP in the mode parameter header (SBC-3 6.4.1)
+            unitAttentions.raiseAll(SenseReason.MODE_PARAMETERS_CHANGED, null);
+        }
+        if (old.removable() != next.removable()) { // RMB in standard INQUIRY data (SPC-4 6.6.2)
+            unitAttentions.raiseAll(SenseReason.INQUIRY_DATA_HAS_CHANGED, null);
+        }
+    }
+
+    @Override
+    public LuAttributes attributes() {
+        return attributes;
+    }
+
+    /** Writes end in DATA PROTECT: the read_only attribute or SWP in the control mode page. */
+    public boolean writeProtected() {
+        return attributes.readOnly() || modePages.softwareWriteProtect();
+    }
+
+    public boolean removable() {
+        return attributes.removable();
+    }
+
+    /** Whether a removable medium was unloaded: medium access gets NOT READY, MEDIUM NOT PRESENT. */
+    public boolean mediumAbsent() {
+        return ejected;
+    }
+
+    /**
+     * SBC-3 5.25 LOEJ: unloads ({@code load} false) or loads the medium, unless some I_T nexus prevents
+     * removal. Loading raises NOT READY TO READY CHANGE for the other nexuses.
+     *
+     * @return false when removal is prevented (nothing changed)
+     */
+    public boolean loadOrEject(boolean load, ScsiNexus by) {
+        synchronized (lock) {
+            if (!preventing.isEmpty()) {
+                return false;
+            }
+            boolean wasEjected = ejected;
+            ejected = !load;
+            if (load && wasEjected) {
+                unitAttentions.raiseAll(SenseReason.MEDIUM_MAY_HAVE_CHANGED, by);
+            }
+            return true;
+        }
+    }
+
+    /** SBC-3 5.13 PREVENT ALLOW MEDIUM REMOVAL: PREVENT 01b ({@code prevent}) or 00b for this nexus. */
+    public void preventRemoval(ScsiNexus nexus, boolean prevent) {
+        if (prevent) {
+            preventing.add(nexus);
+        } else {
+            preventing.remove(nexus);
+        }
+    }
+
+    public boolean removalPrevented() {
+        return !preventing.isEmpty();
+    }
+
+    /** I_T nexus loss (session closed or I_T NEXUS RESET): its prevent state ends (SBC-3 5.13). */
+    public void nexusLost(ScsiNexus nexus) {
+        preventing.remove(nexus);
     }
 
     /**
@@ -212,6 +295,7 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     /** LOGICAL UNIT RESET side effects on state (SAM-5 7.7, SPC-2 5.5.1: reservations released). */
     public synchronized void clearReservation() {
         reservationHolder = null;
+        preventing.clear(); // SBC-3 5.13: a logical unit reset clears every prevent state
     }
 
     @Override

@@ -82,6 +82,7 @@ public final class ScsiNexus implements ScsiEngine.Nexus {
         for (ScsiLogicalUnit lu : touched) {
             lu.unitAttentions().unregister(this);
             lu.release(this);
+            lu.nexusLost(this);
         }
         touched.clear();
     }

@@ -79,7 +79,7 @@ public final class Inquiry {
     static void standard(ByteBuf b, ScsiLogicalUnit lu) {
         int start = b.writerIndex();
         b.writeByte(lu == null ? 0x7F : 0x00); // PERIPHERAL QUALIFIER 000b/011b, DEVICE TYPE 00h (SBC)
-        b.writeByte(0x00); // RMB 0: not removable
+        b.writeByte(lu != null && lu.removable() ? 0x80 : 0x00); // RMB (SPC-4 6.6.2)
         b.writeByte(0x06); // VERSION: SPC-4
         b.writeByte(0x12); // HISUP 1, RESPONSE DATA FORMAT 2
         b.writeByte(74 - 5); // ADDITIONAL LENGTH

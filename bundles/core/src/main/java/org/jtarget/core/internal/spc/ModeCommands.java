@@ -36,7 +36,7 @@ public final class ModeCommands {
         try {
             int header = ten ? 8 : 4;
             b.writeZero(header);
-            int deviceSpecific = (lu.modePages().softwareWriteProtect() ? 0x80 : 0) | 0x10; // WP, DPOFUA (SBC-3 6.4.1)
+            int deviceSpecific = (lu.writeProtected() ? 0x80 : 0) | 0x10; // WP, DPOFUA (SBC-3 6.4.1)
             int bdl = 0;
             if (!dbd) { // SBC-3 6.4.2 block descriptors
                 long blocks = lu.blockCount();

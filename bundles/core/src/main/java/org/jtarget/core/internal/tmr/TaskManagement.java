@@ -123,6 +123,7 @@ public final class TaskManagement {
         }
         for (ScsiLogicalUnit lu : nexus.touched()) {
             lu.release(nexus);
+            lu.nexusLost(nexus);
             lu.unitAttentions().raise(nexus, SenseReason.I_T_NEXUS_LOSS_OCCURRED);
         }
         return afterAll(ended, TaskManagementResponse.FUNCTION_COMPLETE);

@@ -105,6 +105,19 @@ final class Doubles {
         public boolean online() {
             return backstore != null;
         }
+
+        volatile org.jtarget.core.internal.engine.LuAttributes attributes =
+                org.jtarget.core.internal.engine.LuAttributes.DEFAULT;
+
+        @Override
+        public void attributes(org.jtarget.core.internal.engine.LuAttributes a) {
+            attributes = a;
+        }
+
+        @Override
+        public org.jtarget.core.internal.engine.LuAttributes attributes() {
+            return attributes;
+        }
     }
 
     static final class FakeNexus implements ScsiEngine.Nexus {

@@ -77,6 +77,34 @@ class ObjectRegistryTest {
     }
 
     @Test
+    void backstoreAttributesReachTheUnitAndSurviveSaveAndRestore() throws Exception {
+        standardTree();
+        int before = changes.get();
+        registry.setBackstoreAttribute("disk1", "read_only", "TRUE");
+        registry.setBackstoreAttribute("disk1", "removable", "true");
+        assertEquals(new org.jtarget.core.internal.engine.LuAttributes(true, true), engine.unit("disk1").attributes);
+        assertEquals(Map.of("read_only", "true", "removable", "true"), registry.backstores().get(0).attributes());
+        assertTrue(changes.get() > before, "listeners hear of the change (the config bundle saves)");
+        registry.setBackstoreAttribute("disk1", "removable", null);
+        assertEquals(new org.jtarget.core.internal.engine.LuAttributes(true, false), engine.unit("disk1").attributes);
+        TargetException e = assertThrows(TargetException.class,
+                () -> registry.setBackstoreAttribute("disk1", "readonly", "true"));
+        assertTrue(e.getMessage().contains("unknown backstore attribute: readonly"), e.getMessage());
+        e = assertThrows(TargetException.class, () -> registry.setBackstoreAttribute("disk1", "read_only", "yes"));
+        assertTrue(e.getMessage().contains("expected: true or false"), e.getMessage());
+        assertThrows(TargetException.class, () -> registry.setBackstoreAttribute("nope", "read_only", "true"));
+
+        Configuration saved = registry.configuration();
+        ObjectRegistry other = new ObjectRegistry(new Doubles.Engine(), home);
+        Doubles.Engine otherEngine = (Doubles.Engine) other.engine;
+        other.bindProvider(file, file.props());
+        other.awaitOpener();
+        assertEquals(List.of(), other.restore(new Configuration(saved.backstores(), List.of())));
+        assertEquals(Map.of("read_only", "true"), other.backstores().get(0).attributes());
+        assertEquals(new org.jtarget.core.internal.engine.LuAttributes(true, false), otherEngine.unit("disk1").attributes);
+    }
+
+    @Test
     void createsAndDeletesEveryKindOfObject() throws Exception {
         standardTree();
         registry.setTpgAttribute(T, 1, "iscsi.MaxRecvDataSegmentLength", "65536");
