@@ -70,14 +70,21 @@ public final class Maintenance {
     }
 
     /**
-     * SBC-3 5.25 START STOP UNIT: power conditions are not supported (INVALID FIELD IN CDB); START alone
+     * SBC-3 5.25 START STOP UNIT: defined power conditions are accepted without effect; START alone
      * leaves the LU ready. LOEJ unloads (START 0) or loads (START 1) a removable medium unless an I_T
      * nexus prevents removal (ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED); on a fixed medium LOEJ is
      * INVALID FIELD IN CDB. Nothing runs long, so IMMED changes nothing.
      */
     public static CompletionStage<ScsiResponse> startStop(Command c) {
         Cdb cdb = c.cdb();
-        if ((cdb.u8(4) >>> 4) != 0) {
+        int powerCondition = cdb.u8(4) >>> 4;
+        if (powerCondition != 0) {
+            // SBC-3 5.25 table 85: ACTIVE, IDLE, STANDBY, LU_CONTROL, FORCE_IDLE_0, FORCE_STANDBY_0. A virtual
+            // LU has no power states to change; START and LOEJ are ignored. The rest is reserved or obsolete.
+            if (powerCondition == 0x1 || powerCondition == 0x2 || powerCondition == 0x3 || powerCondition == 0x7
+                    || powerCondition == 0xA || powerCondition == 0xB) {
+                return c.good();
+            }
             throw Sense.invalidCdbField(4, 7).exception();
         }
         if (cdb.bit(4, 1)) { // LOEJ

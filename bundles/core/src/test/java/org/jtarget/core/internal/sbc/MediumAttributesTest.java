@@ -100,6 +100,17 @@ class MediumAttributesTest {
     }
 
     @Test
+    void powerConditionsAreAcceptedWithoutEjectingAndReservedOnesRefused() {
+        lu.attributes(new LuAttributes(false, true));
+        ScsiEngine.Nexus n = ready("a");
+        good(h.none(n, 0, of(0x1B, 0, 0, 0, 0x32, 0))); // STANDBY with LOEJ: LOEJ ignored (SBC-3 5.25)
+        good(h.none(n, 0, new byte[6]));
+        good(h.none(n, 0, of(0x1B, 0, 0, 0, 0x11, 0))); // ACTIVE
+        check(h.none(n, 0, of(0x1B, 0, 0, 0, 0x42, 0)), ILLEGAL_REQUEST, 0x24, 0x00); // 4h reserved
+        good(h.none(n, 0, new byte[6]));
+    }
+
+    @Test
     void anotherNexusPreventsToo_andOthersLearnOfTheReloadedMedium() {
         lu.attributes(new LuAttributes(false, true));
         ScsiEngine.Nexus a = ready("a");
