@@ -53,6 +53,8 @@ public enum SenseReason {
     // MEDIUM / HARDWARE ERROR
     UNRECOVERED_READ_ERROR(SenseKey.MEDIUM_ERROR, 0x11, 0x00),
     WRITE_ERROR(SenseKey.MEDIUM_ERROR, 0x0C, 0x00),
+    /** SBC-3 4.11: a sanitize operation failed; medium access is refused until one succeeds (or EXIT FAILURE MODE). */
+    SANITIZE_COMMAND_FAILED(SenseKey.MEDIUM_ERROR, 0x31, 0x03),
     INTERNAL_TARGET_FAILURE(SenseKey.HARDWARE_ERROR, 0x44, 0x00),
     // ABORTED COMMAND
     DATA_PHASE_ERROR(SenseKey.ABORTED_COMMAND, 0x4B, 0x00),

@@ -43,6 +43,7 @@ public final class Command {
     private volatile ParsedCommand parsed;
     private volatile ByteBuf dataOut;
     private volatile ScsiLogicalUnit.Lease lease;
+    private volatile Runnable abortHook;
 
     public Command(ScsiNexus nexus, ScsiTask task, ScsiLogicalUnit lu, int lun) {
         this.nexus = nexus;
@@ -146,6 +147,25 @@ public final class Command {
             if (state.compareAndSet(s, ABORTED)) {
                 return s;
             }
+        }
+    }
+
+    /**
+     * For a handler whose work outlives the command (SANITIZE goes on after ABORT TASK or a reset,
+     * SBC-3 4.11): {@code hook} ends the handler's stage at once when the running command is aborted.
+     */
+    public void onAbort(Runnable hook) {
+        this.abortHook = hook;
+        if (state.get() == ABORTED) {
+            hook.run();
+        }
+    }
+
+    /** Runs the abort hook, if any (the task manager calls it after aborting a RUNNING command). */
+    public void runAbortHook() {
+        Runnable h = abortHook;
+        if (h != null) {
+            h.run();
         }
     }
 

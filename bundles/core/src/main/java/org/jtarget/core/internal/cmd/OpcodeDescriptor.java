@@ -36,6 +36,8 @@ public record OpcodeDescriptor(String name, int opcode, int serviceAction, byte[
     public static final int PR_EXEMPT = 1 << 6;
     /** Reads the medium or device state: allowed to others under the write exclusive types. */
     public static final int READS = 1 << 7;
+    /** SANITIZE itself: allowed in sanitize failure mode (SBC-3 4.11.4). */
+    public static final int SANITIZE = 1 << 8;
 
     public OpcodeDescriptor {
         Objects.requireNonNull(name, "name");

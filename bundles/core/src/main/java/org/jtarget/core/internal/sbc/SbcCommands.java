@@ -37,6 +37,12 @@ public final class SbcCommands {
     private static final Predicate<ScsiLogicalUnit> THIN = lu -> lu == null || lu.thinProvisioned();
 
     public List<OpcodeDescriptor> descriptors() {
+        List<OpcodeDescriptor> all = new java.util.ArrayList<>(blockCommands());
+        all.addAll(Sanitize.descriptors());
+        return all;
+    }
+
+    private List<OpcodeDescriptor> blockCommands() {
         return List.of(
                 d("READ(6)", READ_6, -1, usage(0x08, 0x1F, 0xFF, 0xFF, 0xFF, 0), MEDIUM | READS,
                         SbcCommands::readWrite, ReadWrite::read),

@@ -120,6 +120,19 @@ public final class CommandPipeline {
                     return;
                 }
             }
+            // sanitize (SBC-3 4.11): while it runs everything but INQUIRY, REPORT LUNS and REQUEST SENSE gets
+            // NOT READY, SANITIZE IN PROGRESS with the progress indication; after a failure, medium access
+            // gets MEDIUM ERROR, SANITIZE COMMAND FAILED until a SANITIZE succeeds or exits failure mode
+            SanitizeState sanitize = lu.sanitize();
+            if (!p.hasFlag(OpcodeDescriptor.NO_UA) && sanitize.running()) {
+                fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS)
+                        .withProgress(sanitize.progress()));
+                return;
+            }
+            if (sanitize.failed() && p.hasFlag(OpcodeDescriptor.MEDIUM) && !p.hasFlag(OpcodeDescriptor.SANITIZE)) {
+                fail(c, Sense.of(SenseReason.SANITIZE_COMMAND_FAILED));
+                return;
+            }
             // 5. readiness: an offline LU answers NOT READY to medium access (SPC-4 4.5.6, 04/03)
             c.lease(lu.acquire());
             if (c.lease() == null && p.hasFlag(OpcodeDescriptor.MEDIUM)) {

@@ -25,6 +25,7 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     private final UnitAttentions<ScsiNexus> unitAttentions = new UnitAttentions<>();
     private final WriteGate writeGate = new WriteGate();
     private final PersistentReservations persistentReservations = new PersistentReservations();
+    private final SanitizeState sanitize = new SanitizeState();
     private final Object lock = new Object();
     private Binding binding; // guarded by lock
     private boolean everAttached; // guarded by lock
@@ -266,6 +267,11 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     /** Serialises COMPARE AND WRITE against other writes (SBC-3 5.2: atomic). */
     public WriteGate writeGate() {
         return writeGate;
+    }
+
+    /** SANITIZE in progress, progress and failure mode (SBC-3 4.11). */
+    public SanitizeState sanitize() {
+        return sanitize;
     }
 
     public PersistentReservations persistentReservations() {

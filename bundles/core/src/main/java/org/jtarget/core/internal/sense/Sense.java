@@ -14,9 +14,16 @@ public final class Sense {
     private final int fieldPointer;
     private final int bitPointer;
     private final boolean inCdb;
+    private final int progress;
 
     private Sense(SenseReason reason, long information, boolean informationValid, int fieldPointer, int bitPointer,
                   boolean inCdb) {
+        this(reason, information, informationValid, fieldPointer, bitPointer, inCdb, -1);
+    }
+
+    private Sense(SenseReason reason, long information, boolean informationValid, int fieldPointer, int bitPointer,
+                  boolean inCdb, int progress) {
+        this.progress = progress;
         this.reason = Objects.requireNonNull(reason, "reason");
         this.information = information;
         this.informationValid = informationValid;
@@ -41,7 +48,20 @@ public final class Sense {
 
     /** This sense with the INFORMATION field set (e.g. the first miscompared offset, SBC-3 5.22). */
     public Sense withInformation(long info) {
-        return new Sense(reason, info, true, fieldPointer, bitPointer, inCdb);
+        return new Sense(reason, info, true, fieldPointer, bitPointer, inCdb, progress);
+    }
+
+    /**
+     * This sense with a PROGRESS INDICATION (SPC-4 4.5.2.4.4): the fraction done, 0..65535 of 65536, in
+     * the sense-key specific bytes (NOT READY while e.g. a sanitize operation runs).
+     */
+    public Sense withProgress(int fraction) {
+        return new Sense(reason, information, informationValid, -1, -1, false, Math.max(0, Math.min(fraction, 0xFFFF)));
+    }
+
+    /** Progress indication (0..65535), or -1 when none. */
+    public int progress() {
+        return progress;
     }
 
     public SenseReason reason() {
@@ -80,6 +100,7 @@ public final class Sense {
     public String toString() {
         return "Sense(" + reason + (informationValid ? ", information=" + information : "")
                 + (fieldPointer >= 0 ? ", field=" + (inCdb ? "cdb[" : "param[") + fieldPointer + "]"
-                + (bitPointer >= 0 ? " bit " + bitPointer : "") : "") + ")";
+                + (bitPointer >= 0 ? " bit " + bitPointer : "") : "")
+                + (progress >= 0 ? ", progress=" + progress : "") + ")";
     }
 }

@@ -40,13 +40,18 @@ public final class SenseData {
             b[15] = sksvByte(s);
             b[16] = (byte) (s.fieldPointer() >>> 8);
             b[17] = (byte) s.fieldPointer();
+        } else if (s.progress() >= 0) { // SKSV + PROGRESS INDICATION (SPC-4 4.5.2.4.4)
+            b[15] = (byte) 0x80;
+            b[16] = (byte) (s.progress() >>> 8);
+            b[17] = (byte) s.progress();
         }
         return b;
     }
 
     /** SPC-4 4.5.2: descriptor format, with information (type 00h) and sense-key specific (02h) descriptors. */
     static byte[] descriptor(Sense s) {
-        int len = 8 + (s.informationValid() ? 12 : 0) + (s.fieldPointer() >= 0 ? 8 : 0);
+        boolean sks = s.fieldPointer() >= 0 || s.progress() >= 0;
+        int len = 8 + (s.informationValid() ? 12 : 0) + (sks ? 8 : 0);
         byte[] b = new byte[len];
         SenseReason r = s.reason();
         b[0] = 0x72;
@@ -71,6 +76,12 @@ public final class SenseData {
             b[p + 4] = sksvByte(s);
             b[p + 5] = (byte) (s.fieldPointer() >>> 8);
             b[p + 6] = (byte) s.fieldPointer();
+        } else if (s.progress() >= 0) {
+            b[p] = 0x02;
+            b[p + 1] = 0x06;
+            b[p + 4] = (byte) 0x80; // SKSV
+            b[p + 5] = (byte) (s.progress() >>> 8);
+            b[p + 6] = (byte) s.progress();
         }
         return b;
     }

@@ -58,7 +58,7 @@ public final class Inquiry {
                     case 0x80 -> unitSerial(buf, lu);
                     case 0x83 -> deviceIdentification(buf, lu, c.nexus().info());
                     case 0xB0 -> blockLimits(buf, lu);
-                    case 0xB1 -> blockDeviceCharacteristics(buf);
+                    case 0xB1 -> blockDeviceCharacteristics(buf, lu);
                     case 0xB2 -> {
                         if (!lu.thinProvisioned()) {
                             throw Sense.invalidCdbField(2, -1).exception();
@@ -196,11 +196,13 @@ public final class Inquiry {
     }
 
     /** SBC-3 6.5.2: BLOCK DEVICE CHARACTERISTICS; rotation rate and form factor not reported. */
-    static void blockDeviceCharacteristics(ByteBuf b) {
+    static void blockDeviceCharacteristics(ByteBuf b, ScsiLogicalUnit lu) {
         b.writeByte(0x00).writeByte(0xB1).writeShort(0x3C);
         b.writeShort(0x0000); // MEDIUM ROTATION RATE: not reported
         b.writeByte(0); // PRODUCT TYPE
-        b.writeByte(0); // WABEREQ WACEREQ NOMINAL FORM FACTOR
+        // WABEREQ 01b when SANITIZE BLOCK ERASE is offered (thin): erased blocks read as zeros with GOOD;
+        // WACEREQ 00b: no CRYPTOGRAPHIC ERASE (SBC-3 6.5.2)
+        b.writeByte(lu.thinProvisioned() ? 0x40 : 0);
         b.writeZero(0x40 - 8);
     }
 

@@ -20,7 +20,8 @@ public final class Reports {
 
     /**
      * SPC-4 6.39: the pending unit attention (which this clears), else the LU's state: NOT READY when
-     * offline, LOGICAL UNIT NOT SUPPORTED when no LU is mapped, otherwise NO SENSE.
+     * offline, SANITIZE IN PROGRESS with its progress, MEDIUM NOT PRESENT when ejected, SANITIZE COMMAND
+     * FAILED in failure mode, LOGICAL UNIT NOT SUPPORTED when no LU is mapped, otherwise NO SENSE.
      */
     public static CompletionStage<ScsiResponse> requestSense(Command c) {
         boolean descriptor = c.cdb().bit(1, 0);
@@ -30,9 +31,18 @@ public final class Reports {
             reason = SenseReason.LOGICAL_UNIT_NOT_SUPPORTED;
         } else {
             reason = lu.unitAttentions().poll(c.nexus());
+            if (reason == null && lu.sanitize().running()) { // SBC-3 4.11: with the progress indication
+                byte[] sense = SenseData.encode(Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS)
+                        .withProgress(lu.sanitize().progress()), descriptor);
+                ByteBuf buf = Command.allocate(sense.length);
+                buf.writeBytes(sense);
+                return c.respond(buf);
+            }
             if (reason == null) {
-                reason = lu.online() ? SenseReason.NO_ADDITIONAL_SENSE_INFORMATION
-                        : SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION;
+                reason = !lu.online() ? SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION
+                        : lu.mediumAbsent() ? SenseReason.MEDIUM_NOT_PRESENT
+                        : lu.sanitize().failed() ? SenseReason.SANITIZE_COMMAND_FAILED
+                        : SenseReason.NO_ADDITIONAL_SENSE_INFORMATION;
             }
         }
         byte[] sense = SenseData.encode(Sense.of(reason), descriptor);

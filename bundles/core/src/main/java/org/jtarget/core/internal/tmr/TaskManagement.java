@@ -153,6 +153,8 @@ public final class TaskManagement {
         int was = c.abort();
         if (was == Command.WAITING || was == Command.DATA_WAIT) {
             pipeline.finishAborted(c, null);
+        } else if (was == Command.RUNNING) {
+            c.runAbortHook();
         }
         return c.finished();
     }
