@@ -23,13 +23,14 @@
 # tests passed across the runs.
 # Env: SUITE_TIMEOUT seconds per suite (default 120), TIMEOUT seconds for all runs (default 600; a clean run: ~1 min),
 #      TESTS (default ALL; e.g. ALL.Read10) narrows every run, RUNS (default: every run in runs.tsv; e.g.
-#      "main thin"), INIT1/INIT2 initiator names, MPATH_URL a second path to LUN 0 when a URL is given.
+#      "main thin") or RUNS_FILE (default runs.tsv) choose the runs, INIT1/INIT2 initiator names, MPATH_URL
+#      a second path to LUN 0 when a URL is given.
 # CUnit has no "skipped" state: a test that passed but printed [SKIPPED] counts as skipped here.
 # Exit: 0 gate met, 1 gate missed, 2 usage or a missing tool / distribution.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+usage() { sed -n '2,29p' "$0" >&2; exit 2; }
 [ $# -le 1 ] || usage
 case "${1:-}" in ""|iscsi://*/*/*) ;; *) echo "conformance: bad URL: $1" >&2; usage ;; esac
 command -v iscsi-test-cu >/dev/null || { echo "conformance: iscsi-test-cu missing (apt-get install libiscsi-bin)" >&2; exit 2; }
@@ -37,7 +38,7 @@ OUT=${OUT:-$ROOT/systests/target/conformance}
 TESTS=${TESTS:-ALL} SUITE_TIMEOUT=${SUITE_TIMEOUT:-120} TIMEOUT=${TIMEOUT:-600}
 INIT1=${INIT1:-iqn.2026-11.org.example:init1} INIT2=${INIT2:-iqn.2026-11.org.example:init2}
 MIN_PASSED=${MIN_PASSED:-$(grep -v '^#' "$HERE/min-passed" | tr -dc '0-9')}
-IQN=iqn.2026-11.org.jtarget:default
+IQN=iqn.2026-11.org.jtarget:default RUNS_FILE=${RUNS_FILE:-$HERE/runs.tsv}
 JTARGET=${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}
 if [ -z "${CONFORMANCE_LOGGING:-}" ]; then   # the console output is also kept in run.log
   rm -rf "$OUT" && mkdir -p "$OUT/runs" || exit 2
@@ -55,7 +56,7 @@ while IFS=$'\t' read -r name lun store set suites extra; do
   fi
   if [ -n "${RUNS:-}" ] && [[ " $RUNS " != *" $name "* ]]; then continue; fi
   names+=("$name") luns+=("$lun") stores+=("$store") sets+=("$set") suites_of+=("$suites")
-done < "$HERE/runs.tsv"
+done < "$RUNS_FILE"
 [ ${#names[@]} -gt 0 ] || { echo "conformance: no run selected (RUNS=${RUNS:-}; see $HERE/runs.tsv)" >&2; exit 2; }
 
 # "ALL.Suite.Test" lines; ALL holds every SCSI and iSCSI suite (LINUX needs a local SG device)
