@@ -13,8 +13,10 @@ import io.netty.util.collection.IntObjectMap;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
 import org.jtarget.iscsi.internal.login.LoginNegotiator;
@@ -91,6 +93,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private final IntObjectMap<IscsiTask> tasks = new IntObjectHashMap<>();
     private final Map<Integer, IscsiPdu> waiting = new HashMap<>();
+    /** CmdSNs ahead of ExpCmdSN that an ABORT TASK consumed (§11.5.1 b); skipped when ExpCmdSN reaches them. */
+    private final Set<Integer> abortedCmdSns = new HashSet<>();
     private final Map<Integer, ByteBuf> textContinuations = new HashMap<>();
 
     /**
@@ -294,21 +298,36 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         int cmdSn = cmdSnOf(pdu);
         if (cmdSn == expCmdSn) {
             expCmdSn++;
-            execute(pdu);
-            IscsiPdu next;
-            while (!closed && (next = waiting.remove(expCmdSn)) != null) {
-                expCmdSn++;
-                try {
-                    execute(next);
-                } finally {
-                    ReferenceCountUtil.release(next);
-                }
+            if (!abortedCmdSns.remove(cmdSn)) {
+                execute(pdu);
             }
+            drainWaiting();
         } else if (serialGreater(cmdSn, expCmdSn) && !serialGreater(cmdSn, maxCmdSn())
-                && !waiting.containsKey(cmdSn)) {
+                && !waiting.containsKey(cmdSn) && !abortedCmdSns.contains(cmdSn)) {
             waiting.put(cmdSn, (IscsiPdu) ReferenceCountUtil.retain(pdu));
         } else {
             LOG.debug("dropping {} with CmdSN {} outside [{}, {}]", pdu.opcode(), cmdSn, expCmdSn, maxCmdSn());
+        }
+    }
+
+    /** Executes the queued PDUs that are now in order, skipping CmdSNs an ABORT TASK consumed. */
+    private void drainWaiting() {
+        while (!closed) {
+            IscsiPdu next = waiting.remove(expCmdSn);
+            if (abortedCmdSns.remove(expCmdSn)) {
+                expCmdSn++;
+                ReferenceCountUtil.release(next);
+                continue;
+            }
+            if (next == null) {
+                return;
+            }
+            expCmdSn++;
+            try {
+                execute(next);
+            } finally {
+                ReferenceCountUtil.release(next);
+            }
         }
     }
 
@@ -420,6 +439,19 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
             return;
         }
+        int ref = request.refCmdSn();
+        if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
+                && !serialGreater(expCmdSn, ref) && !serialGreater(ref, maxCmdSn())
+                && serialGreater(request.cmdSn(), ref)) {
+            // §11.5.1 b): the task is not running here, but its RefCmdSN lies in the command window and
+            // before this TMF: that command is still on its way (or queued out of order). Consider its CmdSN
+            // received (the command is dropped if it comes) and answer Function Complete, as LIO's
+            // iscsit_tmr_abort_task does. A task already ended (RefCmdSN < ExpCmdSN) goes to the core below,
+            // which answers TASK DOES NOT EXIST (§11.5.1 c).
+            considerReceived(ref);
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
+            return;
+        }
         scsi.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
                 .whenComplete((response, failure) -> runOnLoop(() -> {
                     if (failure != null) {
@@ -428,6 +460,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                     sendTaskManagementResponse(request.itt(),
                             response != null ? response : TaskManagementResponse.FUNCTION_REJECTED);
                 }));
+    }
+
+    /** An aborted CmdSN in [ExpCmdSN, MaxCmdSN]: its PDU (queued or still to come) is dropped, later ones go on. */
+    private void considerReceived(int cmdSn) {
+        ReferenceCountUtil.release(waiting.remove(cmdSn));
+        if (cmdSn == expCmdSn) {
+            expCmdSn++;
+            drainWaiting();
+        } else {
+            abortedCmdSns.add(cmdSn);
+        }
     }
 
     private void sendTaskManagementResponse(int itt, TaskManagementResponse response) {
@@ -633,6 +676,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         lost.forEach(IscsiTask::connectionLost);
         waiting.values().forEach(ReferenceCountUtil::release);
         waiting.clear();
+        abortedCmdSns.clear();
         textContinuations.values().forEach(ByteBuf::release);
         textContinuations.clear();
         ScsiSession session = scsi;

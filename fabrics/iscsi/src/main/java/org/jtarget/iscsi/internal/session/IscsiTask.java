@@ -167,7 +167,7 @@ final class IscsiTask implements ScsiTask {
                 ReferenceCountUtil.release(response.data());
                 return;
             }
-            finish(new IllegalStateException("command completed before its data arrived"));
+            finish("command completed before its data arrived");
             connection.taskFinished(this);
             respond(response);
         });
@@ -177,7 +177,7 @@ final class IscsiTask implements ScsiTask {
     public void aborted() {
         connection.runOnLoop(() -> {
             if (!finished) {
-                finish(new IllegalStateException("task aborted"));
+                finish("task aborted");
                 connection.taskFinished(this);
             }
         });
@@ -192,7 +192,7 @@ final class IscsiTask implements ScsiTask {
         if (finished) {
             return;
         }
-        finish(new IllegalStateException("Data-Out failed: " + reason));
+        finish("Data-Out failed: " + reason);
         connection.taskFinished(this);
         ByteBuf sense = connection.alloc().buffer(20).writeShort(18).writeBytes(fixedSense(reason));
         connection.send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.COMMAND_COMPLETED,
@@ -214,10 +214,11 @@ final class IscsiTask implements ScsiTask {
 
     /** The connection is gone: drop everything, fail a pending data request. Event loop only. */
     void connectionLost() {
-        finish(new IllegalStateException("connection closed"));
+        finish("connection closed");
     }
 
-    private void finish(Exception why) {
+    /** Ends the task here; {@code why} fails a pending data request (the exception is built only then). */
+    private void finish(String why) {
         finished = true;
         for (Piece p : pieces) {
             p.data.release();
@@ -225,7 +226,7 @@ final class IscsiTask implements ScsiTask {
         pieces.clear();
         bursts.clear();
         if (dataFuture != null && !dataFuture.isDone()) {
-            dataFuture.completeExceptionally(why);
+            dataFuture.completeExceptionally(new IllegalStateException(why));
         }
     }
 
@@ -322,10 +323,16 @@ final class IscsiTask implements ScsiTask {
         if (dataFuture == null || dataFuture.isDone() || received < expectedLength) {
             return;
         }
-        pieces.sort((a, b) -> Integer.compare(a.offset, b.offset));
-        CompositeByteBuf all = connection.alloc().compositeDirectBuffer(Math.max(2, pieces.size()));
-        for (Piece p : pieces) {
-            all.addComponent(true, p.data);
+        ByteBuf all;
+        if (pieces.size() == 1) { // immediate data or one Data-Out PDU: the slice itself, no composite
+            all = pieces.get(0).data;
+        } else {
+            pieces.sort((a, b) -> Integer.compare(a.offset, b.offset));
+            CompositeByteBuf composite = connection.alloc().compositeDirectBuffer(Math.max(2, pieces.size()));
+            for (Piece p : pieces) {
+                composite.addComponent(true, p.data);
+            }
+            all = composite;
         }
         pieces.clear();
         if (!dataFuture.complete(all)) {
@@ -366,7 +373,9 @@ final class IscsiTask implements ScsiTask {
                 if (endOfSequence) {
                     sequence = 0;
                 }
-                ByteBuf slice = data.retainedSlice(data.readerIndex() + offset, length);
+                // one PDU for the whole Data-In (the usual case): hand over the buffer itself, no slice
+                ByteBuf slice = offset == 0 && length == available ? data.retain()
+                        : data.retainedSlice(data.readerIndex() + offset, length);
                 if (last && collapse) {
                     connection.send(new DataIn(true, false, residual > 0, residual < 0, true, status.code(), lun, itt,
                             IscsiPdu.RESERVED_TAG, connection.nextStatSn(), connection.expCmdSn(),

@@ -317,6 +317,44 @@ class IscsiConnectionTest {
     }
 
     @Test
+    void abortTaskForACommandThatEndedIsTaskDoesNotExist() {
+        initiator.loginNormal(TARGET);
+        ScsiCommand read = command(read10(0, 1), true, false, 512, null, true);
+        initiator.send(read);
+        initiator.receiveAll().forEach(ReferenceCountUtil::release);
+        // RFC 7143 §11.5.1 c): RefCmdSN already received and the task is gone (libiscsi AbortTaskSimpleAsync)
+        initiator.send(new TaskManagementRequest(true, 1, 0, 0x51, read.itt(), initiator.cmdSn, 0, read.cmdSn(), 0));
+        TaskManagementResponsePdu gone = initiator.receive(TaskManagementResponsePdu.class);
+        assertEquals(1, gone.response(), "TASK DOES NOT EXIST");
+        // and a RefCmdSN beyond MaxCmdSN is outside the window: TASK DOES NOT EXIST as well
+        initiator.send(new TaskManagementRequest(true, 1, 0, 0x52, 0x7777, initiator.cmdSn + 1000, 0,
+                initiator.cmdSn + 999, 0));
+        TaskManagementResponsePdu outside = initiator.receive(TaskManagementResponsePdu.class);
+        assertEquals(1, outside.response(), "TASK DOES NOT EXIST");
+        assertEquals(0x52, outside.itt());
+    }
+
+    @Test
+    void abortTaskForACommandNotYetReceivedIsFunctionCompleteAndItsCmdSnCountsAsReceived() {
+        initiator.loginNormal(TARGET);
+        ScsiCommand lost = command(read10(0, 1), true, false, 512, null, true); // CmdSN n, held back
+        ScsiCommand next = command(read10(1, 1), true, false, 512, null, true); // CmdSN n + 1
+        initiator.send(next);
+        assertTrue(initiator.receiveAll().isEmpty(), "CmdSN n + 1 waits for n");
+        // §11.5.1 b): RefCmdSN n is in the window and before the TMF's CmdSN: Function Complete
+        initiator.send(new TaskManagementRequest(true, 1, 0, 0x53, lost.itt(), initiator.cmdSn, 0, lost.cmdSn(), 0));
+        List<IscsiPdu> pdus = initiator.receiveAll();
+        TaskManagementResponsePdu tmf = pdus.stream().filter(p -> p instanceof TaskManagementResponsePdu)
+                .map(p -> (TaskManagementResponsePdu) p).findFirst().orElseThrow();
+        assertEquals(0, tmf.response(), "FUNCTION COMPLETE");
+        assertTrue(pdus.stream().anyMatch(p -> p instanceof DataIn d && d.itt() == next.itt()),
+                "CmdSN n counts as received, so n + 1 runs: " + pdus);
+        pdus.forEach(ReferenceCountUtil::release);
+        initiator.send(lost);
+        assertTrue(initiator.receiveAll().isEmpty(), "the aborted command arriving late is dropped");
+    }
+
+    @Test
     void logoutAnswersAndClosesTheSession() {
         initiator.loginNormal(TARGET);
         initiator.send(new LogoutRequest(true, LogoutRequest.CLOSE_SESSION, 9, 1, initiator.cmdSn, 0));
