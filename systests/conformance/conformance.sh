@@ -21,7 +21,7 @@
 # Gate: exit 0 only when no test failed, hung or was left unrun in any run (a failed configuration step leaves
 # its run's tests unrun) AND at least min-passed (systests/conformance/min-passed, or $MIN_PASSED) distinct
 # tests passed across the runs.
-# Env: SUITE_TIMEOUT seconds per suite (default 120), TIMEOUT seconds for all runs (default 600; a clean run: ~1 min),
+# Env: SUITE_TIMEOUT seconds per suite (default 240: Sanitize.Reset alone sleeps 60 s), TIMEOUT seconds for all runs (default 600; a clean run: ~1 min),
 #      TESTS (default ALL; e.g. ALL.Read10) narrows every run, RUNS (default: every run in runs.tsv; e.g.
 #      "main thin") or RUNS_FILE (default runs.tsv) choose the runs, INIT1/INIT2 initiator names, MPATH_URL
 #      a second path to LUN 0 when a URL is given.
@@ -35,7 +35,7 @@ usage() { sed -n '2,29p' "$0" >&2; exit 2; }
 case "${1:-}" in ""|iscsi://*/*/*) ;; *) echo "conformance: bad URL: $1" >&2; usage ;; esac
 command -v iscsi-test-cu >/dev/null || { echo "conformance: iscsi-test-cu missing (apt-get install libiscsi-bin)" >&2; exit 2; }
 OUT=${OUT:-$ROOT/systests/target/conformance}
-TESTS=${TESTS:-ALL} SUITE_TIMEOUT=${SUITE_TIMEOUT:-120} TIMEOUT=${TIMEOUT:-600}
+TESTS=${TESTS:-ALL} SUITE_TIMEOUT=${SUITE_TIMEOUT:-240} TIMEOUT=${TIMEOUT:-600}
 INIT1=${INIT1:-iqn.2026-11.org.example:init1} INIT2=${INIT2:-iqn.2026-11.org.example:init2}
 MIN_PASSED=${MIN_PASSED:-$(grep -v '^#' "$HERE/min-passed" | tr -dc '0-9')}
 IQN=iqn.2026-11.org.jtarget:default RUNS_FILE=${RUNS_FILE:-$HERE/runs.tsv}
