@@ -5,13 +5,13 @@
 #   (perf.sh: iscsi-perf reads, qemu-img bench reads and writes) against each in turn, and prints one row
 #   per probe: IOPS of both and the ratio jtarget/tgt. Both targets are stopped by PID on exit.
 #   Client and targets share the same CPUs: compare ratios, not absolute figures, across machines.
-# Env: SECS per probe (default 3), WARMUP seconds of untimed load before the probes (default 5), OUT directory for raw output (default bench/target/bench),
+# Env: SECS per probe (default 3), WARMUP seconds of untimed reads before the probes, followed by a fixed count of writes (default 20), OUT directory for raw output (default bench/target/bench),
 #      ONLY=jtarget|tgt to measure one side, JTARGET (launcher, see jtarget-peer.sh).
 # Exit: 0 when every probe ran on every measured side, 1 otherwise, 2 when a tool is missing.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 export SECS=${SECS:-3}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-20}
 OUT=${OUT:-$HERE/target/bench} ONLY=${ONLY:-}
 command -v iscsi-perf >/dev/null || { echo "bench: iscsi-perf missing (apt-get install libiscsi-bin)" >&2; exit 2; }
 rm -rf "$OUT" && mkdir -p "$OUT" || exit 2
@@ -24,6 +24,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+warmup() {  # url; reads (small and large) for WARMUP seconds, then a fixed count of small and large writes
+  local half=$(((WARMUP + 1) / 2)) opts
+  timeout -k 5 $((half + 30)) iscsi-perf -i iqn.2026-11.org.example:warmup -m 32 -b 8 -t "$half" "$1" >/dev/null 2>&1
+  timeout -k 5 $((half + 30)) iscsi-perf -i iqn.2026-11.org.example:warmup -m 8 -b 128 -t "$half" "$1" >/dev/null 2>&1
+  [[ $1 =~ ^iscsi://([^/]+)/([^/]+)/([0-9]+)$ ]] && command -v qemu-img >/dev/null || return 0
+  opts="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=${BASH_REMATCH[1]},file.target=${BASH_REMATCH[2]}"
+  opts+=",file.lun=${BASH_REMATCH[3]},file.initiator-name=iqn.2026-11.org.example:warmup"
+  timeout -k 5 60 qemu-img bench --image-opts -t none -w -c 50000 -d 32 -s 4096 "$opts" >/dev/null 2>&1
+  timeout -k 5 60 qemu-img bench --image-opts -t none -w -c 5000 -d 32 -s 65536 "$opts" >/dev/null 2>&1
+  return 0
+}
+
 measure() {  # side start-command... ; runs perf.sh against the URL the start command printed
   local side=$1; shift
   local url
@@ -31,9 +43,9 @@ measure() {  # side start-command... ; runs perf.sh against the URL the start co
     echo "bench: $side did not start:" >&2; cat "$OUT/$side.start.err" >&2; return 1
   fi
   echo "bench: $side at $url, SECS=$SECS per probe, WARMUP=${WARMUP}s" >&2
-  # the same untimed load first on both sides: a JVM target runs interpreted until the JIT has compiled it
-  [ "$WARMUP" -gt 0 ] && timeout -k 5 $((WARMUP + 30)) iscsi-perf -i iqn.2026-11.org.example:warmup -m 32 -b 8 \
-                           -t "$WARMUP" "$url" >/dev/null 2>&1
+  # The same untimed load first on both sides: a JVM target runs interpreted until the JIT has compiled
+  # its read and write paths (on 2 cores that takes ~15-20 s of load; tgt needs none, and gets it too).
+  [ "$WARMUP" -gt 0 ] && warmup "$url"
   "$HERE/perf.sh" "$url" | tee "$OUT/$side.perf" | sed "s/^/  $side /" >&2
 }
 
