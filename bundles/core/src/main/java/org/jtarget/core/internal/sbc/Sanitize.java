@@ -42,6 +42,12 @@ public final class Sanitize {
             EXIT_FAILURE_MODE = 0x1F;
     /** Bytes per backstore call. */
     static final int CHUNK = 1 << 20;
+    /**
+     * Most bytes per second an OVERWRITE writes (system property {@code jtarget.sanitize.rate}, MiB/s,
+     * default 128): a sanitize is a background operation and must not take all of the storage's
+     * bandwidth (and the backstore's I/O threads) from the other LUs on the same disk.
+     */
+    static final long RATE = Long.getLong("jtarget.sanitize.rate", 128) << 20;
 
     private Sanitize() {
     }
@@ -159,13 +165,14 @@ public final class Sanitize {
         int perChunk = (int) Math.max(1, Math.min(blocks, CHUNK / blockSize));
         return state -> {
             ByteBuf chunk = Command.allocate(perChunk * blockSize);
+            Pace pace = new Pace(System.nanoTime(), RATE);
             CompletionStage<Void> s = CompletableFuture.completedFuture(null);
             for (int pass = 0; pass < count; pass++) {
                 boolean inverted = invert && (pass % 2 == 1); // INVERT: every other pass inverted (SBC-3 5.30.2.2)
                 int passNo = pass;
                 s = s.thenCompose(v -> {
                     fill(chunk, pattern, blockSize, perChunk, inverted);
-                    return writeAll(bs, chunk, perChunk, 0, blocks, state, passNo, count);
+                    return writeAll(bs, chunk, perChunk, 0, blocks, state, passNo, count, pace);
                 });
             }
             return s.thenCompose(v -> bs.flush()).whenComplete((v, t) -> chunk.release());
@@ -184,16 +191,41 @@ public final class Sanitize {
         }
     }
 
-    /** Writes the chunk from {@code lba} to the end, one call after the other, each with FUA. */
+    /** Writes the chunk from {@code lba} to the end, one call after the other, each with FUA, paced. */
     private static CompletionStage<Void> writeAll(Backstore bs, ByteBuf chunk, int perChunk, long lba, long blocks,
-                                                  SanitizeState state, int pass, int passes) {
+                                                  SanitizeState state, int pass, int passes, Pace pace) {
         int n = (int) Math.min(perChunk, blocks - lba);
         if (n <= 0) {
             return CompletableFuture.completedFuture(null);
         }
         state.progress((long) pass * blocks + lba, (long) passes * blocks);
-        return bs.write(lba, chunk.slice(0, n * bs.blockSize()), true)
-                .thenCompose(v -> writeAll(bs, chunk, perChunk, lba + n, blocks, state, pass, passes));
+        int bytes = n * bs.blockSize();
+        return bs.write(lba, chunk.slice(0, bytes), true)
+                .thenCompose(v -> pace.after(bytes))
+                .thenCompose(v -> writeAll(bs, chunk, perChunk, lba + n, blocks, state, pass, passes, pace));
+    }
+
+    /** Keeps a job at or below {@code rate} bytes per second, without holding a thread while it waits. */
+    static final class Pace {
+        private final long start;
+        private final long rate;
+        private long bytes;
+
+        Pace(long start, long rate) {
+            this.start = start;
+            this.rate = rate;
+        }
+
+        CompletionStage<Void> after(int written) {
+            bytes += written;
+            long due = start + bytes * 1_000_000_000L / rate;
+            long wait = due - System.nanoTime();
+            if (wait < 1_000_000) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return CompletableFuture.runAsync(() -> { },
+                    CompletableFuture.delayedExecutor(wait, java.util.concurrent.TimeUnit.NANOSECONDS));
+        }
     }
 
     /** SBC-3 5.30.3 BLOCK ERASE: every block deallocated (reads return zeros, LBPRZ; WABEREQ 01b). */

@@ -179,6 +179,14 @@ class SanitizeTest {
         assertFalse(true, "SANITIZE on a read-only LU must end in DATA PROTECT");
     }
 
+    @Test
+    void paceHoldsAJobToItsRate() throws Exception {
+        Sanitize.Pace pace = new Sanitize.Pace(System.nanoTime(), 1 << 20); // 1 MiB/s
+        CompletableFuture<Void> wait = pace.after(256 << 10).toCompletableFuture();
+        assertFalse(wait.isDone(), "256 KiB at 1 MiB/s is due in about 250 ms");
+        wait.get(2, TimeUnit.SECONDS);
+    }
+
     static byte[] filled(int v) {
         byte[] b = new byte[512];
         Arrays.fill(b, (byte) v);
