@@ -95,6 +95,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private final Map<Integer, IscsiPdu> waiting = new HashMap<>();
     /** CmdSNs ahead of ExpCmdSN that an ABORT TASK consumed (§11.5.1 b); skipped when ExpCmdSN reaches them. */
     private final Set<Integer> abortedCmdSns = new HashSet<>();
+    /** Unsolicited Data-Out of commands still in {@link #waiting}, by ITT, replayed when the command runs. */
+    private final Map<Integer, List<DataOut>> earlyData = new HashMap<>();
     private final Map<Integer, ByteBuf> textContinuations = new HashMap<>();
 
     /**
@@ -316,7 +318,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             IscsiPdu next = waiting.remove(expCmdSn);
             if (abortedCmdSns.remove(expCmdSn)) {
                 expCmdSn++;
-                ReferenceCountUtil.release(next);
+                dropQueued(next);
                 continue;
             }
             if (next == null) {
@@ -329,6 +331,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(next);
             }
         }
+    }
+
+    /** Releases a queued PDU that will not run, with any Data-Out held for it. */
+    private void dropQueued(IscsiPdu pdu) {
+        if (pdu instanceof ScsiCommand c) {
+            releaseEarlyData(c.itt(), false);
+        }
+        ReferenceCountUtil.release(pdu);
     }
 
     private static int cmdSnOf(IscsiPdu pdu) {
@@ -352,6 +362,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void execute(IscsiPdu pdu) {
         if (pdu instanceof ScsiCommand c) {
             onScsiCommand(c);
+            if (!earlyData.isEmpty()) {
+                releaseEarlyData(c.itt(), true);
+            }
         } else if (pdu instanceof NopOut n) {
             onNopOut(n);
         } else if (pdu instanceof TaskManagementRequest t) {
@@ -401,6 +414,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void onDataOut(DataOut pdu) {
         IscsiTask task = tasks.get(pdu.itt());
         if (task == null) {
+            if (queuedCommand(pdu.itt())) {
+                // Unsolicited data of a command still waiting for its CmdSN turn (§4.2.2.1 orders commands,
+                // not their data): keep it until the command runs, or the command would wait for it forever.
+                earlyData.computeIfAbsent(pdu.itt(), k -> new ArrayList<>(2)).add(ReferenceCountUtil.retain(pdu));
+                return;
+            }
             LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
             return;
         }
@@ -411,6 +430,32 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             LOG.info("Data-Out error from {}: {}", initiatorName, problem);
             reject(Reject.PROTOCOL_ERROR, pdu);
             task.failDataPhase(SenseReason.DATA_PHASE_ERROR);
+        }
+    }
+
+    private boolean queuedCommand(int itt) {
+        for (IscsiPdu queued : waiting.values()) {
+            if (queued instanceof ScsiCommand c && c.itt() == itt) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Replays (or, for a command that did not become a task, drops) the Data-Out held for {@code itt}. */
+    private void releaseEarlyData(int itt, boolean replay) {
+        List<DataOut> held = earlyData.remove(itt);
+        if (held == null) {
+            return;
+        }
+        for (DataOut d : held) {
+            try {
+                if (replay && !closed) {
+                    onDataOut(d);
+                }
+            } finally {
+                d.release();
+            }
         }
     }
 
@@ -464,7 +509,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     /** An aborted CmdSN in [ExpCmdSN, MaxCmdSN]: its PDU (queued or still to come) is dropped, later ones go on. */
     private void considerReceived(int cmdSn) {
-        ReferenceCountUtil.release(waiting.remove(cmdSn));
+        dropQueued(waiting.remove(cmdSn));
         if (cmdSn == expCmdSn) {
             expCmdSn++;
             drainWaiting();
@@ -677,6 +722,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         waiting.values().forEach(ReferenceCountUtil::release);
         waiting.clear();
         abortedCmdSns.clear();
+        earlyData.values().forEach(held -> held.forEach(DataOut::release));
+        earlyData.clear();
         textContinuations.values().forEach(ByteBuf::release);
         textContinuations.clear();
         ScsiSession session = scsi;

@@ -355,6 +355,28 @@ class IscsiConnectionTest {
     }
 
     @Test
+    void unsolicitedDataOfACommandWaitingForItsCmdSnIsKeptUntilTheCommandRuns() {
+        initiator.loginNormal(TARGET, "InitialR2T=No", "ImmediateData=No");
+        ScsiCommand first = command(new byte[] {0}, false, false, 0, null, true); // CmdSN n, held back
+        ScsiCommand write = command(write10(3, 1), false, true, 512, null, false); // CmdSN n + 1, F clear
+        byte[] payload = new byte[512];
+        Arrays.fill(payload, (byte) 0x5a);
+        initiator.send(write);
+        initiator.send(new DataOut(true, 0, write.itt(), IscsiPdu.RESERVED_TAG, initiator.expStatSn, 0, 0,
+                Unpooled.wrappedBuffer(payload)));
+        assertTrue(initiator.receiveAll().isEmpty(), "the write waits for CmdSN n, its data with it");
+        initiator.send(first);
+        List<IscsiPdu> pdus = initiator.receiveAll();
+        assertEquals(2, pdus.size(), "TEST UNIT READY and the write both answered: " + pdus);
+        ScsiResponsePdu response = (ScsiResponsePdu) pdus.get(1);
+        assertEquals(write.itt(), response.itt());
+        assertEquals(0, response.status());
+        assertArrayEquals(payload, Arrays.copyOfRange(tpg.disk.bytes, 3 * MemoryDisk.BLOCK_SIZE,
+                4 * MemoryDisk.BLOCK_SIZE));
+        pdus.forEach(ReferenceCountUtil::release);
+    }
+
+    @Test
     void logoutAnswersAndClosesTheSession() {
         initiator.loginNormal(TARGET);
         initiator.send(new LogoutRequest(true, LogoutRequest.CLOSE_SESSION, 9, 1, initiator.cmdSn, 0));
