@@ -107,7 +107,7 @@ for i in "${!names[@]}"; do
   run=${names[$i]} lun=${luns[$i]} dir=$OUT/runs/${names[$i]}
   mkdir -p "$dir/logs"
   if [ "${suites_of[$i]}" = ALL ]; then cp "$OUT/tests.list" "$dir/tests.list"
-  else grep -E "^ALL\.(${suites_of[$i]//,/|})\." "$OUT/tests.list" > "$dir/tests.list"; fi
+  else sel=${suites_of[$i]//./\\.}; grep -E "^ALL\.(${sel//,/|})(\.|$)" "$OUT/tests.list" > "$dir/tests.list"; fi
   if [ -n "$GIVEN" ] && [ "${stores[$i]}" != - ]; then
     echo "conformance: run $run: not run (its LUN is configured only in a jtarget started here)"; : > "$dir/tests.list"
   fi
