@@ -65,7 +65,22 @@ grep -E "^${TESTS//./\\.}(\\.|$)" "$OUT/all.list" > "$OUT/tests.list"
 [ -s "$OUT/tests.list" ] || { echo "conformance: no test matches TESTS=$TESTS" >&2; exit 2; }
 
 # --- the target ---------------------------------------------------------------------------------------------
-URL=${1:-} GIVEN=${1:+1} MPATH_URL=${MPATH_URL:-} PORT= PORT2= PEER=$ROOT/bench/jtarget-peer.sh INST=$OUT/instance
+URL=${1:-} GIVEN=${1:+1} MPATH_URL=${MPATH_URL:-} PORT= PORT2= PEER=$ROOT/bench/jtarget-peer.sh
+INST=$(cd -P "$OUT" && pwd)/instance TMP_INST=
+# exec talks over the Unix socket HOME/run/control.sock, whose path must fit in 107 bytes (sun_path): a deep
+# OUT gets a short temporary instance directory instead, whose logs are copied to OUT/instance at the end
+if [ $((${#INST} + 22)) -gt 107 ]; then
+  TMP_INST=$(mktemp -d "${TMPDIR:-/tmp}/jtarget-conformance.XXXXXX") || exit 2
+  INST=$TMP_INST
+fi
+finish() {
+  [ -n "$PORT" ] && "$PEER" stop "$PORT" "$INST" >/dev/null
+  if [ -n "$TMP_INST" ]; then
+    mkdir -p "$OUT/instance" && cp -r "$TMP_INST/jtarget.log" "$TMP_INST/home/logs" "$OUT/instance/" 2>/dev/null
+    rm -rf "$TMP_INST"
+  fi
+}
+trap finish EXIT
 declare -A config_error=()
 jexec() {  # one console command in the instance; its output goes to config.log, a failure to config_error
   local run=$1 cmd=$2 out rc
@@ -77,7 +92,6 @@ jexec() {  # one console command in the instance; its output goes to config.log,
 }
 if [ -z "$URL" ]; then
   PORT=$("$ROOT/bench/free-port.sh") || exit 2
-  trap '"$PEER" stop "$PORT" "$INST" >/dev/null' EXIT
   trap 'exit 130' INT TERM
   started=$("$PEER" start "$PORT" "$INST") || { echo "conformance: jtarget did not start" >&2; exit 2; }
   echo "conformance: $started"
