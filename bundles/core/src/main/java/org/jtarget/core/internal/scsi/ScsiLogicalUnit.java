@@ -26,6 +26,7 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     private final WriteGate writeGate = new WriteGate();
     private final PersistentReservations persistentReservations = new PersistentReservations();
     private final SanitizeState sanitize = new SanitizeState();
+    private volatile byte[] naa;
     private final Object lock = new Object();
     private Binding binding; // guarded by lock
     private boolean everAttached; // guarded by lock
@@ -52,6 +53,16 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     @Override
     public String serial() {
         return serial;
+    }
+
+    /** The NAA designator of VPD 0x83 (16 bytes), by which EXTENDED COPY names this LU. */
+    public byte[] naa() {
+        byte[] n = naa;
+        if (n == null) {
+            n = org.jtarget.core.internal.spc.Inquiry.naa(serial);
+            naa = n;
+        }
+        return n;
     }
 
     @Override

@@ -28,6 +28,7 @@ public final class ScsiNexus implements ScsiEngine.Nexus {
     private final Map<Long, Command> inFlight = new ConcurrentHashMap<>();
     private final Set<ScsiLogicalUnit> touched = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private final org.jtarget.core.internal.spc.CopyResults copyResults = new org.jtarget.core.internal.spc.CopyResults();
 
     ScsiNexus(NexusInfo info, LunMap luns, FabricSession fabricSession, CommandPipeline pipeline,
               TaskManagement taskManagement) {
@@ -85,6 +86,11 @@ public final class ScsiNexus implements ScsiEngine.Nexus {
             lu.nexusLost(this);
         }
         touched.clear();
+    }
+
+    /** EXTENDED COPY results held for RECEIVE COPY RESULTS (SPC-4 6.18: per I_T nexus). */
+    public org.jtarget.core.internal.spc.CopyResults copyResults() {
+        return copyResults;
     }
 
     public boolean closed() {

@@ -33,7 +33,7 @@ public final class Inquiry {
     public static final int MAX_UNMAP_DESCRIPTORS = 256;
     public static final int MAX_COMPARE_AND_WRITE_BLOCKS = 1;
 
-    private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2};
+    private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2};
 
     private Inquiry() {
     }
@@ -57,6 +57,7 @@ public final class Inquiry {
                     case 0x00 -> supportedPages(buf, lu);
                     case 0x80 -> unitSerial(buf, lu);
                     case 0x83 -> deviceIdentification(buf, lu, c.nexus().info());
+                    case 0x8F -> thirdPartyCopy(buf);
                     case 0xB0 -> blockLimits(buf, lu);
                     case 0xB1 -> blockDeviceCharacteristics(buf, lu);
                     case 0xB2 -> {
@@ -83,7 +84,7 @@ public final class Inquiry {
         b.writeByte(0x06); // VERSION: SPC-4
         b.writeByte(0x12); // HISUP 1, RESPONSE DATA FORMAT 2
         b.writeByte(74 - 5); // ADDITIONAL LENGTH
-        b.writeByte(0x00); // SCCS ACC TPGS(00b: no ALUA) 3PC PROTECT
+        b.writeByte(0x08); // SCCS ACC TPGS(00b: no ALUA) 3PC (EXTENDED COPY, SPC-4 6.3) PROTECT
         b.writeByte(0x00); // ENCSERV MULTIP
         b.writeByte(0x02); // CMDQUE
         ascii(b, VENDOR, 8);
@@ -170,6 +171,36 @@ public final class Inquiry {
         n[3] = (byte) ((IEEE_COMPANY_ID & 0x0F) << 4 | (digest[0] & 0x0F));
         System.arraycopy(digest, 1, n, 4, 12);
         return n;
+    }
+
+    /**
+     * SPC-4 7.8.17 THIRD-PARTY COPY: the LID1 copy manager's supported commands (0001h), supported
+     * descriptors (0004h) and parameter data (0008h), the same limits RECEIVE COPY RESULTS reports.
+     */
+    static void thirdPartyCopy(ByteBuf b) {
+        b.writeByte(0x00).writeByte(0x8F);
+        int lenAt = b.writerIndex();
+        b.writeShort(0);
+        // Supported Commands (SPC-4 7.8.17.3): EXTENDED COPY SA 00h; RECEIVE COPY RESULTS SAs 00h, 03h, 04h
+        byte[] commands = {(byte) ExtendedCopy.EXTENDED_COPY, 1, 0x00, (byte) ExtendedCopy.RECEIVE_COPY_RESULTS, 3,
+                ExtendedCopy.SA_COPY_STATUS, ExtendedCopy.SA_OPERATING_PARAMETERS, ExtendedCopy.SA_FAILED_SEGMENT_DETAILS};
+        int body = (1 + commands.length + 3) & ~3;
+        b.writeShort(0x0001).writeShort(body).writeByte(commands.length).writeBytes(commands)
+                .writeZero(body - 1 - commands.length);
+        // Supported Descriptors (SPC-4 7.8.17.6): block to block segment, identification target descriptor
+        int[] types = ExtendedCopy.implementedDescriptors();
+        body = (1 + types.length + 3) & ~3;
+        b.writeShort(0x0004).writeShort(body).writeByte(types.length);
+        for (int t : types) {
+            b.writeByte(t);
+        }
+        b.writeZero(body - 1 - types.length);
+        // Parameter Data (SPC-4 7.8.17.5)
+        b.writeShort(0x0008).writeShort(0x1C).writeZero(4);
+        b.writeShort(ExtendedCopy.MAX_TARGETS).writeShort(ExtendedCopy.MAX_SEGMENTS);
+        b.writeInt(ExtendedCopy.MAX_DESCRIPTOR_LIST).writeInt(0); // MAXIMUM INLINE DATA LENGTH
+        b.writeZero(12);
+        b.setShort(lenAt, b.writerIndex() - lenAt - 2);
     }
 
     /** SBC-3 6.5.3: BLOCK LIMITS. */

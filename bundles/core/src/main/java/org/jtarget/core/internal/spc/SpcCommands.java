@@ -32,6 +32,12 @@ public final class SpcCommands {
     private static final Predicate<ScsiLogicalUnit> ALWAYS = lu -> true;
 
     public List<OpcodeDescriptor> descriptors() {
+        List<OpcodeDescriptor> all = new java.util.ArrayList<>(primaryCommands());
+        all.addAll(ExtendedCopy.descriptors());
+        return all;
+    }
+
+    private List<OpcodeDescriptor> primaryCommands() {
         return List.of(
                 d("TEST UNIT READY", TEST_UNIT_READY, -1, usage(0x00, 0, 0, 0, 0, 0), MEDIUM | PR_EXEMPT,
                         SpcCommands::noData, c -> c.good()),
