@@ -140,7 +140,7 @@ class DeviceServerTest {
     void vpdPagesParse() {
         ScsiEngine.Nexus n = ready();
         byte[] p0 = data(h.in(n, 0, inquiry(true, 0x00, 255), 255));
-        assertArrayEquals(new byte[] {0, 0, 0, 5, 0x00, (byte) 0x80, (byte) 0x83, (byte) 0xB0, (byte) 0xB1}, p0);
+        assertArrayEquals(new byte[] {0, 0, 0, 6, 0x00, (byte) 0x80, (byte) 0x83, (byte) 0x8F, (byte) 0xB0, (byte) 0xB1}, p0);
         for (int i = 4; i < p0.length; i++) {
             byte[] page = data(h.in(n, 0, inquiry(true, p0[i] & 0xFF, 1024), 1024));
             assertEquals(p0[i], page[1]);
