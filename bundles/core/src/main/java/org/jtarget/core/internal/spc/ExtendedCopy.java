@@ -153,8 +153,8 @@ public final class ExtendedCopy {
     }
 
     /**
-     * SPC-4 6.3.6.2 target descriptor and 6.3.6.4 identification descriptor (E4h): LU ID TYPE 00b, the
-     * designator (bytes 4-27), DISK BLOCK LENGTH (bytes 29-31). Only an NAA LU designator of an LU this
+     * SPC-4 6.3.6.2 target descriptor and 6.3.6.4 identification descriptor (E4h): NUL, PERIPHERAL DEVICE
+     * TYPE 00h, the designator (bytes 4-27), DISK BLOCK LENGTH (bytes 29-31). Only an NAA LU designator of an LU this
      * nexus can reach resolves; anything else is found unreachable when a segment uses it.
      */
     private static Target target(ByteBuf p, int base, int off, LunMap luns) {
@@ -163,9 +163,7 @@ public final class ExtendedCopy {
             throw Sense.of(SenseReason.UNSUPPORTED_TARGET_DESCRIPTOR_TYPE_CODE).exception();
         }
         int b1 = p.getUnsignedByte(at + 1);
-        if ((b1 >>> 6) != 0) { // LU ID TYPE: only 00b (LOGICAL UNIT NUMBER field unused with E4h)
-            throw Sense.invalidParameterField(off + 1, 7).exception();
-        }
+        // LU ID TYPE (bits 7-6) qualifies a LU IDENTIFIER field, which E4h does not have: ignored
         if ((b1 & 0x1F) != 0) { // PERIPHERAL DEVICE TYPE: block devices only
             throw Sense.invalidParameterField(off + 1, 4).exception();
         }

@@ -121,8 +121,11 @@ class ExtendedCopyTest {
         stream[48] = 0x03; // stream-to-stream segment
         check(h.out(n, 0, xcopy(stream.length), stream), ILLEGAL_REQUEST, 0x26, 0x09);
         byte[] luIdType = p.clone();
-        luIdType[17] = (byte) 0xC0; // reserved LU ID TYPE
-        check(h.out(n, 0, xcopy(luIdType.length), luIdType), ILLEGAL_REQUEST, 0x26, 0x00);
+        luIdType[17] = (byte) 0xC0; // LU ID TYPE: E4h has no LU IDENTIFIER, so it does not matter
+        good(h.out(n, 0, xcopy(luIdType.length), luIdType));
+        byte[] tape = p.clone();
+        tape[17] = 0x01; // PERIPHERAL DEVICE TYPE 01h: not a block device
+        check(h.out(n, 0, xcopy(tape.length), tape), ILLEGAL_REQUEST, 0x26, 0x00);
     }
 
     @Test
