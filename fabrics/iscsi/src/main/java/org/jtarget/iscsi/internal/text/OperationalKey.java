@@ -14,7 +14,10 @@ public enum OperationalKey {
     IMMEDIATE_DATA("ImmediateData", KeyKind.BOOLEAN_AND, "Yes", "Yes", 0, 0, null), // §13.11
     MAX_RECV_DATA_SEGMENT_LENGTH("MaxRecvDataSegmentLength", KeyKind.DECLARATIVE_NUMBER, "8192", "262144", 512,
             16777215, null), // §13.12
-    MAX_BURST_LENGTH("MaxBurstLength", KeyKind.NUMBER_MIN, "262144", "1048576", 512, 16777215, null), // §13.13
+    // §13.13; as large as Linux open-iscsi offers: a large write needs one R2T round trip, not one per MiB
+    // (the data is gathered in full before the write either way). FirstBurstLength stays small: unsolicited
+    // data arrives unasked, up to a window of commands at once.
+    MAX_BURST_LENGTH("MaxBurstLength", KeyKind.NUMBER_MIN, "262144", "16776192", 512, 16777215, null),
     FIRST_BURST_LENGTH("FirstBurstLength", KeyKind.NUMBER_MIN, "65536", "262144", 512, 16777215, null), // §13.14
     DEFAULT_TIME2WAIT("DefaultTime2Wait", KeyKind.NUMBER_MAX, "2", "2", 0, 3600, null), // §13.15
     DEFAULT_TIME2RETAIN("DefaultTime2Retain", KeyKind.NUMBER_MIN, "20", "20", 0, 3600, null), // §13.16

@@ -55,7 +55,7 @@ class NegotiatorTest {
     @Test
     void numbersTakeTheMinimumOrMaximum() {
         assertEquals("65536", defaults.respond(OperationalKey.MAX_BURST_LENGTH, "65536"));
-        assertEquals("1048576", defaults.respond(OperationalKey.MAX_BURST_LENGTH, "16776192"));
+        assertEquals("16776192", defaults.respond(OperationalKey.MAX_BURST_LENGTH, "16777215"));
         assertEquals("1", defaults.respond(OperationalKey.MAX_CONNECTIONS, "8"));
         assertEquals("0", defaults.respond(OperationalKey.ERROR_RECOVERY_LEVEL, "2"));
         assertEquals("5", defaults.respond(OperationalKey.DEFAULT_TIME2WAIT, "5")); // max
@@ -85,7 +85,7 @@ class NegotiatorTest {
                 "SomethingElse", "1"), warnings::add);
         assertEquals("8192", n.ours(OperationalKey.MAX_RECV_DATA_SEGMENT_LENGTH));
         assertEquals(8192, n.parameters().targetMaxRecvDataSegmentLength());
-        assertEquals("1048576", n.ours(OperationalKey.MAX_BURST_LENGTH));
+        assertEquals("16776192", n.ours(OperationalKey.MAX_BURST_LENGTH));
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).contains("MaxBurstLength: huge"), warnings.get(0));
     }
