@@ -41,8 +41,14 @@ MIN_PASSED=${MIN_PASSED:-$(grep -v '^#' "$HERE/min-passed" | tr -dc '0-9')}
 IQN=iqn.2026-11.org.jtarget:default RUNS_FILE=${RUNS_FILE:-$HERE/runs.tsv}
 JTARGET=${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}
 if [ -z "${CONFORMANCE_LOGGING:-}" ]; then   # the console output is also kept in run.log
+  # one run at a time per OUT: a second one would delete the first one's instance and results
+  mkdir -p "$(dirname "$OUT")" && exec 9> "$OUT.lock" || exit 2
+  if ! flock -n 9; then
+    echo "conformance: another run is using $OUT; waiting for it (lock $OUT.lock)"
+    flock -w "$TIMEOUT" 9 || { echo "conformance: $OUT still in use after ${TIMEOUT}s" >&2; exit 2; }
+  fi
   rm -rf "$OUT" && mkdir -p "$OUT/runs" || exit 2
-  CONFORMANCE_LOGGING=1 "$0" "$@" 2>&1 | tee "$OUT/run.log"
+  CONFORMANCE_LOGGING=1 "$0" "$@" 9>&- 2>&1 | tee "$OUT/run.log"
   exit "${PIPESTATUS[0]}"
 fi
 
@@ -157,7 +163,8 @@ for i in "${!names[@]}"; do
     note=$(awk '/^  Test: /{n++} /^FAILED/{f++} END { printf "%d tests, %d failed", n, f + 0 }' "$dir/logs/$s.log")
     [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && note="$note, HUNG: killed after $((SECONDS - st))s"
     printf 'conformance:   %-10s %-26s %s (%ds)\n' "$run" "$s" "$note" $((SECONDS - st))
-    if [ -n "$PORT" ] && ! kill -0 "$(cat "$INST/jtarget.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+    pid=$(cat "$INST/jtarget.pid" 2>/dev/null)
+    if [ -n "$PORT" ] && ! { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }; then
       restarts=$((restarts + 1))
       echo "conformance: jtarget DIED during $run suite $s (restart $restarts; see $INST/jtarget.log)"
       if [ "$restarts" -gt 3 ]; then echo "conformance: too many crashes, remaining suites not run"; gave_up=1
@@ -261,7 +268,9 @@ echo "conformance: per family and suite, in each run passed/failed/skipped, and 
 awk -F'\t' '{ line = sprintf("  %-34s %5s", $1, $2); for (c = 3; c <= NF - 3; c++) line = line sprintf(" %10s", $c)
               printf "%s %7s %7s %7s\n", line, $(NF - 2), $(NF - 1), $NF }' "$OUT/families.tsv"
 if [ -s "$OUT/failed.txt" ]; then
-  echo "conformance: not passed ($(wc -l < "$OUT/failed.txt")):"; sed 's/^/  /' "$OUT/failed.txt"
+  n=$(wc -l < "$OUT/failed.txt")
+  echo "conformance: not passed ($n):"; head -40 "$OUT/failed.txt" | sed 's/^/  /'
+  [ "$n" -gt 40 ] && echo "  ... and $((n - 40)) more in $OUT/failed.txt"
 fi
 
 # --- summary and gate -----------------------------------------------------------------------------------------
