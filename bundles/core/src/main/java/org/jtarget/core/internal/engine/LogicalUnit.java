@@ -37,4 +37,12 @@ public interface LogicalUnit {
     void attributes(LuAttributes attributes);
 
     LuAttributes attributes();
+
+    /**
+     * Offers persist through power loss for persistent reservations (APTPL, SPC-4 5.9.6) with
+     * {@code file} as their store, and restores what an APTPL registration saved there.
+     *
+     * @return why the saved state could not be read (for the log), or null
+     */
+    String persistReservations(java.nio.file.Path file);
 }

@@ -33,6 +33,11 @@ final class BackstoreObject {
         this.unit = unit;
     }
 
+    /** The APTPL file of this object's persistent reservations: {@code <home>/data/pr/<name>.properties}. */
+    static java.nio.file.Path reservationsFile(java.nio.file.Path dataDirectory, String name) {
+        return dataDirectory.resolve("pr").resolve(name + ".properties");
+    }
+
     /** Replaces the attributes and applies them to the logical unit. */
     void attributes(Map<String, String> checked) {
         attributes = Map.copyOf(checked);

@@ -243,6 +243,10 @@ public final class ObjectRegistry implements TargetService, TargetCore {
             String serial = newSerial();
             BackstoreObject obj = new BackstoreObject(name, type, params, serial,
                     engine.createLogicalUnit(name, serial));
+            String prProblem = obj.unit.persistReservations(BackstoreObject.reservationsFile(dataDirectory, name));
+            if (prProblem != null) {
+                LOG.warn("Backstore {}: saved persistent reservations ignored: {}", name, prProblem);
+            }
             Backstore opened;
             try {
                 opened = provider.open(new BackstoreContext(name, effective, dataDirectory));
@@ -281,6 +285,11 @@ public final class ObjectRegistry implements TargetService, TargetCore {
             }
             backstores.remove(name);
             old = obj.offline(BackstoreInfo.State.OFFLINE, "deleted");
+            try { // its APTPL reservations go with it
+                java.nio.file.Files.deleteIfExists(BackstoreObject.reservationsFile(dataDirectory, name));
+            } catch (java.io.IOException e) {
+                LOG.warn("Backstore {}: cannot remove its saved reservations: {}", name, e.toString());
+            }
         } finally {
             lock.unlock();
         }

@@ -66,6 +66,10 @@ final class Restorer {
         } catch (TargetException e) {
             problems.add("backstore " + b.name() + ": " + e.getMessage() + " (attributes left at their defaults)");
         }
+        String prProblem = obj.unit.persistReservations(BackstoreObject.reservationsFile(r.dataDirectory(), b.name()));
+        if (prProblem != null) {
+            problems.add("backstore " + b.name() + ": saved persistent reservations ignored: " + prProblem);
+        }
         r.backstores.put(b.name(), obj);
         BackstoreProvider provider = r.providers.get(b.type());
         if (provider == null) {

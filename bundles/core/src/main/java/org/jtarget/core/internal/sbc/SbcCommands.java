@@ -66,7 +66,8 @@ public final class SbcCommands {
                 d("PRE-FETCH(10)", PRE_FETCH_10, -1, usage(0x34, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0),
                         MEDIUM | READS, SbcCommands::rangeOnly, Maintenance::preFetch),
                 d("SYNCHRONIZE CACHE(10)", SYNCHRONIZE_CACHE_10, -1,
-                        usage(0x35, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM,
+                        // byte 1: IMMED, and bit 2 (SYNC_NV, obsolete in SBC-3 5.22: ignored)
+                        usage(0x35, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM,
                         SbcCommands::rangeOnly, Maintenance::synchronizeCache),
                 d("READ DEFECT DATA(10)", READ_DEFECT_DATA_10, -1, usage(0x37, 0, 0x1F, 0, 0, 0, 0, 0xFF, 0xFF, 0),
                         READS, (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0, cdb.u16(7)), Maintenance::readDefectData),
@@ -93,7 +94,7 @@ public final class SbcCommands {
                         0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | READS, SbcCommands::verify, ReadWrite::verify),
                 d("PRE-FETCH(16)", PRE_FETCH_16, -1, usage(0x90, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | READS, SbcCommands::rangeOnly, Maintenance::preFetch),
-                d("SYNCHRONIZE CACHE(16)", SYNCHRONIZE_CACHE_16, -1, usage(0x91, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                d("SYNCHRONIZE CACHE(16)", SYNCHRONIZE_CACHE_16, -1, usage(0x91, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM, SbcCommands::rangeOnly,
                         Maintenance::synchronizeCache),
                 d("WRITE SAME(16)", WRITE_SAME_16, -1, usage(0x93, 0xF9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,

@@ -151,6 +151,11 @@ public final class ScsiLogicalUnit implements LogicalUnit {
         return attributes;
     }
 
+    @Override
+    public String persistReservations(java.nio.file.Path file) {
+        return persistentReservations.persistTo(new org.jtarget.core.internal.spc.PrStore(file));
+    }
+
     /** Writes end in DATA PROTECT: the read_only attribute or SWP in the control mode page. */
     public boolean writeProtected() {
         return attributes.readOnly() || modePages.softwareWriteProtect();

@@ -42,6 +42,54 @@ public final class PersistentReservations {
     private int generation; // guarded by this
     private String holder; // nexus id, or null; for all-registrants types any registrant holds it
     private int type; // 0: no reservation
+    private PrStore store; // guarded by this; null: persist through power loss not offered
+    private boolean aptpl; // guarded by this: the APTPL bit of the last REGISTER (SPC-4 5.9.6)
+
+    /**
+     * Offers persist through power loss with {@code s} as the LU's file, restoring what it holds (the
+     * state an APTPL registration saved before a restart).
+     *
+     * @return a line for the log when the file could not be read, else null
+     */
+    public synchronized String persistTo(PrStore s) {
+        store = s;
+        try {
+            PrStore.Snapshot snap = s.load();
+            if (snap == null) {
+                return null;
+            }
+            registrations.clear();
+            for (PrStore.Saved r : snap.registrations()) {
+                registrations.put(id(r.info()), new Registration(r.key(), r.info()));
+            }
+            generation = snap.generation();
+            type = snap.type();
+            holder = snap.holder();
+            aptpl = true;
+            return null;
+        } catch (java.io.IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    /** Saves (APTPL set) or forgets (cleared) the state after a change; guarded by this. */
+    private void persist() {
+        if (store == null) {
+            return;
+        }
+        try {
+            if (aptpl) {
+                List<PrStore.Saved> saved = new ArrayList<>();
+                registrations.values().forEach(r -> saved.add(new PrStore.Saved(r.key, r.info)));
+                store.save(new PrStore.Snapshot(generation, type, holder, saved));
+            } else {
+                store.delete();
+            }
+        } catch (java.io.IOException e) {
+            org.slf4j.LoggerFactory.getLogger(PersistentReservations.class)
+                    .error("Cannot save persistent reservations to {}: {}", store.file(), e.toString());
+        }
+    }
 
     static String id(NexusInfo n) {
         return n.initiatorPortName() + "|" + n.targetPortName();
@@ -112,8 +160,8 @@ public final class PersistentReservations {
             case REPORT_CAPABILITIES -> { // SPC-4 6.15.4
                 b = Command.allocate(8);
                 b.writeShort(8);
-                b.writeByte(0x00); // RLR_C CRH SIP_C ATP_C PTPL_C: none
-                b.writeByte(0x80); // TMV; ALLOW COMMANDS 000b
+                b.writeByte(store != null ? 0x01 : 0x00); // RLR_C CRH SIP_C ATP_C 0, PTPL_C
+                b.writeByte(0x80 | (aptpl ? 0x01 : 0)); // TMV; ALLOW COMMANDS 000b; PTPL_A
                 b.writeByte(0x80 | 0x40 | 0x20 | 0x08 | 0x02); // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
                 b.writeByte(0x01); // EX_AC_AR
                 b.writeShort(0);
@@ -156,18 +204,23 @@ public final class PersistentReservations {
         if ((flags & 0x04) != 0) { // ALL_TG_PT: ATP_C 0
             throw Sense.invalidParameterField(20, 2).exception();
         }
-        if ((flags & 0x01) != 0) { // APTPL: PTPL_C 0
+        boolean aptplBit = (flags & 0x01) != 0;
+        ScsiLogicalUnit lu = c.lu();
+        if (aptplBit && !lu.persistentReservations().persistenceOffered()) { // APTPL with PTPL_C 0
             throw Sense.invalidParameterField(20, 0).exception();
         }
         int sa = cdb.u8(1) & 0x1F;
         int scope = cdb.u8(2) >>> 4;
         int prType = cdb.u8(2) & 0x0F;
-        ScsiLogicalUnit lu = c.lu();
-        boolean ok = lu.persistentReservations().out(c.nexus(), lu, sa, scope, prType, key, saKey);
+        boolean ok = lu.persistentReservations().out(c.nexus(), lu, sa, scope, prType, key, saKey, aptplBit);
         if (!ok) {
             return CompletableFuture.completedFuture(new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
         }
         return c.good();
+    }
+
+    synchronized boolean persistenceOffered() {
+        return store != null;
     }
 
     private static boolean validType(int t) {
@@ -175,7 +228,8 @@ public final class PersistentReservations {
     }
 
     /** @return false for RESERVATION CONFLICT */
-    private boolean out(ScsiNexus nexus, ScsiLogicalUnit lu, int sa, int scope, int prType, long key, long saKey) {
+    private boolean out(ScsiNexus nexus, ScsiLogicalUnit lu, int sa, int scope, int prType, long key, long saKey,
+                        boolean aptplBit) {
         String id = id(nexus.info());
         List<ScsiNexus> notifyReleased = new ArrayList<>();
         List<String> preempted = new ArrayList<>();
@@ -194,6 +248,7 @@ public final class PersistentReservations {
                     registrations.put(id, new Registration(saKey, nexus.info()));
                     generation++;
                 }
+                aptpl = aptplBit; // SPC-4 5.9.6: the last valid REGISTER decides
             } else {
                 if (mine == null || key != mine.key) {
                     return false;
@@ -249,6 +304,7 @@ public final class PersistentReservations {
                     default -> throw Sense.invalidCdbField(1, 4).exception();
                 }
             }
+            persist();
         }
         for (ScsiNexus n : notifyReleased) {
             lu.unitAttentions().raise(n, SenseReason.RESERVATIONS_RELEASED);

@@ -118,6 +118,14 @@ final class Doubles {
         public org.jtarget.core.internal.engine.LuAttributes attributes() {
             return attributes;
         }
+
+        volatile java.nio.file.Path reservationsFile;
+
+        @Override
+        public String persistReservations(java.nio.file.Path file) {
+            reservationsFile = file;
+            return null;
+        }
     }
 
     static final class FakeNexus implements ScsiEngine.Nexus {

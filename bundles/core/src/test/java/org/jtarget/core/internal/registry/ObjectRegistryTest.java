@@ -83,6 +83,7 @@ class ObjectRegistryTest {
         registry.setBackstoreAttribute("disk1", "read_only", "TRUE");
         registry.setBackstoreAttribute("disk1", "removable", "true");
         assertEquals(new org.jtarget.core.internal.engine.LuAttributes(true, true), engine.unit("disk1").attributes);
+        assertEquals(home.resolve("data/pr/disk1.properties"), engine.unit("disk1").reservationsFile, "APTPL file");
         assertEquals(Map.of("read_only", "true", "removable", "true"), registry.backstores().get(0).attributes());
         assertTrue(changes.get() > before, "listeners hear of the change (the config bundle saves)");
         registry.setBackstoreAttribute("disk1", "removable", null);

@@ -91,6 +91,8 @@ class MediumAttributesTest {
         good(h.none(n, 0, startStop(true, false)));
         check(h.none(n, 0, new byte[6]), NOT_READY, 0x3A, 0x00);
         check(h.in(n, 0, rw10(0x28, 0, 1), 512), NOT_READY, 0x3A, 0x00);
+        // SYNCHRONIZE CACHE(10) with IMMED and the obsolete SYNC_NV bit (libiscsi NoMedia): NOT READY too
+        check(h.none(n, 0, of(0x35, 0x06, 0, 0, 0, 0, 0, 0, 1, 0)), NOT_READY, 0x3A, 0x00);
         good(h.none(n, 0, preventAllow(1)));
         check(h.none(n, 0, startStop(true, true)), ILLEGAL_REQUEST, 0x53, 0x02);
         good(h.none(n, 0, preventAllow(0)));
