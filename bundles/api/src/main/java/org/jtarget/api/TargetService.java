@@ -26,6 +26,12 @@ public interface TargetService {
      * ALLOW MEDIUM REMOVAL is honoured and START STOP UNIT can eject and load it. Default "false".
      */
     String ATTR_REMOVABLE = "removable";
+    /**
+     * Backstore (logical unit) attribute: the physical block size in bytes to report (READ CAPACITY(16)
+     * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT), a power of two from 512 to 1 MiB, e.g. "4096" so that
+     * initiators align I/O to the 4 KiB blocks of the storage beneath. Default: the logical block size.
+     */
+    String ATTR_PHYSICAL_BLOCK_SIZE = "physical_block_size";
 
     // backstores
 
@@ -50,8 +56,8 @@ public interface TargetService {
     /**
      * Sets (or with a null value, removes, i.e. resets to the default) an attribute of a backstore
      * object, live: sessions see it at their next command, with the unit attention the standard asks
-     * for. Keys: {@link #ATTR_READ_ONLY}, {@link #ATTR_REMOVABLE} (values "true"/"false"); any other key
-     * or value is refused.
+     * for. Keys: {@link #ATTR_READ_ONLY}, {@link #ATTR_REMOVABLE} (values "true"/"false"),
+     * {@link #ATTR_PHYSICAL_BLOCK_SIZE} (bytes); any other key or value is refused.
      *
      * @since 1.1
      */

@@ -60,19 +60,21 @@ public final class BackstoreCommands {
         System.out.print(table);
     }
 
-    @Descriptor("sets a logical unit attribute of a backstore, live: read_only or removable (true/false)")
+    @Descriptor("sets a logical unit attribute of a backstore, live: read_only or removable (true/false), "
+            + "physical_block_size (bytes)")
     public void set(
             @Descriptor("NAME: backstore name") String name,
-            @Descriptor("KEY: read_only (writes get DATA PROTECT) or removable (RMB, eject/load, prevent)") String key,
-            @Descriptor("VALUE: true or false") String value) {
+            @Descriptor("KEY: read_only (writes get DATA PROTECT), removable (RMB, eject/load, prevent) or "
+                    + "physical_block_size (reported physical block, e.g. 4096)") String key,
+            @Descriptor("VALUE: true or false; bytes for physical_block_size") String value) {
         Args.run(() -> service.setBackstoreAttribute(name, key, value));
         System.out.println("Backstore " + name + ": " + key + " = " + value);
     }
 
-    @Descriptor("resets a logical unit attribute of a backstore to its default (false)")
+    @Descriptor("resets a logical unit attribute of a backstore to its default")
     public void unset(
             @Descriptor("NAME: backstore name") String name,
-            @Descriptor("KEY: read_only or removable") String key) {
+            @Descriptor("KEY: read_only, removable or physical_block_size") String key) {
         Args.run(() -> service.setBackstoreAttribute(name, key, null));
         System.out.println("Backstore " + name + ": " + key + " reset to its default");
     }

@@ -108,7 +108,8 @@ final class FakeTargetService implements TargetService {
         if (b == null) {
             throw new TargetException("no such backstore: " + name);
         }
-        if (!key.equals(TargetService.ATTR_READ_ONLY) && !key.equals(TargetService.ATTR_REMOVABLE)) {
+        if (!key.equals(TargetService.ATTR_READ_ONLY) && !key.equals(TargetService.ATTR_REMOVABLE)
+                && !key.equals(TargetService.ATTR_PHYSICAL_BLOCK_SIZE)) {
             throw new TargetException("unknown backstore attribute: " + key + " (expected one of: read_only, removable)");
         }
         Map<String, String> attributes = new TreeMap<>(b.attributes());

@@ -16,6 +16,7 @@ final class Attributes {
         Map<String, String> d = new LinkedHashMap<>();
         d.put(TargetService.ATTR_READ_ONLY, "false");
         d.put(TargetService.ATTR_REMOVABLE, "false");
+        d.put(TargetService.ATTR_PHYSICAL_BLOCK_SIZE, "the logical block size");
         DEFAULTS = java.util.Collections.unmodifiableMap(d);
     }
 
@@ -32,6 +33,19 @@ final class Attributes {
             return null;
         }
         String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (key.equals(TargetService.ATTR_PHYSICAL_BLOCK_SIZE)) {
+            int n;
+            try {
+                n = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                n = -1;
+            }
+            if (n < 512 || n > (1 << 20) || Integer.bitCount(n) != 1) {
+                throw new TargetException("attribute " + key + " of backstore " + backstore + ": " + value
+                        + " (expected: a power of two from 512 to 1048576 bytes, e.g. 4096)");
+            }
+            return Integer.toString(n);
+        }
         if (!v.equals("true") && !v.equals("false")) {
             throw new TargetException("attribute " + key + " of backstore " + backstore + ": " + value
                     + " (expected: true or false)");
@@ -54,7 +68,9 @@ final class Attributes {
     }
 
     static LuAttributes toEngine(Map<String, String> attributes) {
+        String physical = attributes.get(TargetService.ATTR_PHYSICAL_BLOCK_SIZE);
         return new LuAttributes("true".equals(attributes.get(TargetService.ATTR_READ_ONLY)),
-                "true".equals(attributes.get(TargetService.ATTR_REMOVABLE)));
+                "true".equals(attributes.get(TargetService.ATTR_REMOVABLE)),
+                physical == null ? 0 : Integer.parseInt(physical));
     }
 }

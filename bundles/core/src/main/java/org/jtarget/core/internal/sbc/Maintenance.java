@@ -34,16 +34,17 @@ public final class Maintenance {
         ByteBuf b = Command.allocate(32);
         b.writeLong(bs.blockCount() - 1).writeInt(bs.blockSize());
         b.writeByte(0); // P_TYPE, PROT_EN: no protection information
-        b.writeByte(0); // P_I_EXPONENT, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (see below)
+        b.writeByte(c.lu().physicalBlockExponent()); // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
         b.writeShort(thin ? 0xC000 : 0); // LBPME, LBPRZ, LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
         b.writeZero(16);
         return c.respond(b);
     }
 
     /*
-     * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: with 3 (4 KiB physical blocks) libiscsi's
-     * GetLBAStatus.UnmapSingle expects the first LBA status descriptor to start at a physical block
-     * boundary rather than at STARTING LBA, which SBC-3 5.8.3 requires.
+     * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT is 0 unless the physical_block_size attribute says
+     * otherwise: with 3 (4 KiB physical blocks) libiscsi's GetLBAStatus.UnmapSingle expects the first LBA
+     * status descriptor to start at a physical block boundary rather than at STARTING LBA, which SBC-3
+     * 5.8.3 requires (GET LBA STATUS here always starts at STARTING LBA).
      */
 
     /**

@@ -144,6 +144,22 @@ public final class ScsiLogicalUnit implements LogicalUnit {
         if (old.removable() != next.removable()) { // RMB in standard INQUIRY data (SPC-4 6.6.2)
             unitAttentions.raiseAll(SenseReason.INQUIRY_DATA_HAS_CHANGED, null);
         }
+        if (old.physicalBlockSize() != next.physicalBlockSize()) { // READ CAPACITY(16) data (SBC-3 5.16.2)
+            unitAttentions.raiseAll(SenseReason.CAPACITY_DATA_HAS_CHANGED, null);
+        }
+    }
+
+    /**
+     * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-3 5.16.2): log2(physical / logical block size) from
+     * the physical_block_size attribute; 0 when unset or not larger than a logical block.
+     */
+    public int physicalBlockExponent() {
+        int physical = attributes.physicalBlockSize();
+        int logical = blockSize();
+        if (physical <= logical || logical <= 0) {
+            return 0;
+        }
+        return Math.min(15, Integer.numberOfTrailingZeros(physical / logical));
     }
 
     @Override

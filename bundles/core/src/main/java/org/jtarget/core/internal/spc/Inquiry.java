@@ -210,13 +210,14 @@ public final class Inquiry {
         b.writeByte(0x00).writeByte(0xB0).writeShort(0x3C);
         b.writeByte(0x00); // WSNZ 0: WRITE SAME with 0 blocks means "to the end"
         b.writeByte(MAX_COMPARE_AND_WRITE_BLOCKS);
-        b.writeShort(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
+        int perPhysical = 1 << lu.physicalBlockExponent();
+        b.writeShort(perPhysical); // OPTIMAL TRANSFER LENGTH GRANULARITY: one physical block
         b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM TRANSFER LENGTH
         b.writeInt(OPTIMAL_TRANSFER_BYTES / bs); // OPTIMAL TRANSFER LENGTH
         b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM PREFETCH LENGTH
         b.writeInt(thin ? (int) MAX_UNMAP_BLOCKS : 0); // MAXIMUM UNMAP LBA COUNT
         b.writeInt(thin ? MAX_UNMAP_DESCRIPTORS : 0); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-        b.writeInt(thin ? 1 : 0); // OPTIMAL UNMAP GRANULARITY
+        b.writeInt(thin ? perPhysical : 0); // OPTIMAL UNMAP GRANULARITY
         b.writeInt(0); // UGAVALID 0
         b.writeLong(MAX_WRITE_SAME_BLOCKS); // MAXIMUM WRITE SAME LENGTH
         b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM ATOMIC TRANSFER LENGTH: any transfer is atomic

@@ -94,6 +94,12 @@ class ObjectRegistryTest {
         e = assertThrows(TargetException.class, () -> registry.setBackstoreAttribute("disk1", "read_only", "yes"));
         assertTrue(e.getMessage().contains("expected: true or false"), e.getMessage());
         assertThrows(TargetException.class, () -> registry.setBackstoreAttribute("nope", "read_only", "true"));
+        e = assertThrows(TargetException.class,
+                () -> registry.setBackstoreAttribute("disk1", "physical_block_size", "4097"));
+        assertTrue(e.getMessage().contains("a power of two from 512"), e.getMessage());
+        registry.setBackstoreAttribute("disk1", "physical_block_size", " 4096");
+        assertEquals(4096, engine.unit("disk1").attributes.physicalBlockSize());
+        registry.setBackstoreAttribute("disk1", "physical_block_size", null);
 
         Configuration saved = registry.configuration();
         ObjectRegistry other = new ObjectRegistry(new Doubles.Engine(), home);

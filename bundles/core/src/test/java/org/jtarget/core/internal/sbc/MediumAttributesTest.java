@@ -72,6 +72,22 @@ class MediumAttributesTest {
     }
 
     @Test
+    void physicalBlockSizeIsReportedAsExponentAndGranularity() {
+        ScsiEngine.Nexus n = ready("a");
+        byte[] rc16 = of(0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+        assertEquals(0, data(h.in(n, 0, rc16, 32))[13] & 0x0F);
+        lu.attributes(new LuAttributes(false, false, 4096));
+        check(h.in(n, 0, rc16, 32), UNIT_ATTENTION, 0x2A, 0x09); // CAPACITY DATA HAS CHANGED
+        assertEquals(3, data(h.in(n, 0, rc16, 32))[13] & 0x0F, "4 KiB physical blocks of 512-byte LBAs");
+        byte[] b0 = data(h.in(n, 0, inquiry(true, 0xB0, 64), 64));
+        assertEquals(8, ((b0[6] & 0xFF) << 8) | (b0[7] & 0xFF), "OPTIMAL TRANSFER LENGTH GRANULARITY");
+        assertEquals(8, b0[31] & 0xFF, "OPTIMAL UNMAP GRANULARITY");
+        lu.attributes(new LuAttributes(false, false, 512)); // not larger than a logical block
+        h.clearUa(n, 0);
+        assertEquals(0, data(h.in(n, 0, rc16, 32))[13] & 0x0F);
+    }
+
+    @Test
     void fixedMediumRefusesLoejAndPrevent() {
         ScsiEngine.Nexus n = ready("a");
         check(h.none(n, 0, startStop(true, false)), ILLEGAL_REQUEST, 0x24, 0x00);
