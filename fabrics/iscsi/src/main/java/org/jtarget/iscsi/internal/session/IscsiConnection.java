@@ -65,6 +65,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     static final int WINDOW = 128;
     /** Seconds without a PDU from the initiator before a NOP-In ping (or, in login, before giving up). */
     public static final int IDLE_SECONDS = 15;
+    /**
+     * Idle periods without any PDU from the initiator, pings unanswered, before the connection is closed:
+     * 90 s. Initiators that service their socket only between blocking waits (libiscsi's synchronous API,
+     * which may sleep for a minute while polling a long SANITIZE) must not lose their session for it; a dead
+     * peer is still found within two minutes, and a closed socket at once.
+     */
+    static final int IDLE_PERIODS_BEFORE_CLOSE = 6;
     private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
 
     private final FabricContext fabric;
@@ -79,7 +86,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private int expCmdSn;
     private int inFlight;
     private int nextTtt = 1;
-    private boolean pingOutstanding;
+    private int idlePeriods;
 
     private SessionParameters parameters;
     private boolean discovery;
@@ -123,7 +130,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (closed) {
                 return;
             }
-            pingOutstanding = false; // the initiator is alive
+            idlePeriods = 0; // the initiator is alive
             if (msg instanceof MalformedPdu bad) {
                 onMalformed(bad);
             } else if (!(msg instanceof IscsiPdu pdu)) {
@@ -142,9 +149,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Reader idle (see {@link #IDLE_SECONDS}): a login that stalls is dropped; in the full feature phase the
-     * first idle period sends a NOP-In ping (§11.19, TTT set, StatSN not advanced) and a second one without
-     * any PDU from the initiator closes the connection.
+     * Reader idle (see {@link #IDLE_SECONDS}): a login that stalls is dropped; in the full feature phase each
+     * idle period sends a NOP-In ping (§11.19, TTT set, StatSN not advanced), and
+     * {@link #IDLE_PERIODS_BEFORE_CLOSE} of them in a row without any PDU from the initiator close the connection.
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
@@ -158,11 +165,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         if (login != null) {
             LOG.info("login from {} stalled for {} s: closing", ctx.channel().remoteAddress(), IDLE_SECONDS);
             close();
-        } else if (pingOutstanding) {
-            LOG.info("{} did not answer a NOP-In in {} s: closing", initiatorName, IDLE_SECONDS);
+        } else if (++idlePeriods >= IDLE_PERIODS_BEFORE_CLOSE) {
+            LOG.info("{} sent nothing for {} s and did not answer NOP-In pings: closing", initiatorName,
+                    IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
             close();
         } else {
-            pingOutstanding = true;
             send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn, maxCmdSn(), null));
             flush();
         }

@@ -462,11 +462,15 @@ class IscsiConnectionTest {
         assertEquals(initiator.expStatSn, ping.statSn(), "a ping does not advance StatSN");
         ping.release();
         initiator.send(new NopOut(true, 0, IscsiPdu.RESERVED_TAG, ping.ttt(), initiator.cmdSn, 0, null));
+        // answered: the count starts again; silent periods are pinged until the last one closes
+        for (int period = 1; period < IscsiConnection.IDLE_PERIODS_BEFORE_CLOSE; period++) {
+            initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
+            initiator.receive(NopIn.class).release();
+            assertTrue(initiator.target.isActive(), "still open after idle period " + period);
+        }
         initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
-        initiator.receive(NopIn.class).release(); // answered: pinged again, still open
-        assertTrue(initiator.target.isActive());
-        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
-        assertFalse(initiator.target.isActive(), "no answer to the ping: closed");
+        assertFalse(initiator.target.isActive(), "no PDU for " + IscsiConnection.IDLE_PERIODS_BEFORE_CLOSE
+                + " idle periods: closed");
     }
 
     @Test
