@@ -4,6 +4,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -49,6 +52,34 @@ public final class ControlProtocol {
     /** Where an instance with this home listens. */
     public static Path socketPath(Path home) {
         return home.resolve("run").resolve("control.sock");
+    }
+
+    /** Longest Unix-domain socket path the kernel takes (sun_path is 108 bytes with its NUL, unix(7)). */
+    static final int MAX_SOCKET_PATH = 107;
+
+    /**
+     * The address to bind or connect to for {@code home}: relative ({@code run/control.sock}) when the working
+     * directory is the home, as it is for the instance and for {@code bin/jtarget exec}, so that a home of any
+     * length works; otherwise the absolute path.
+     *
+     * @throws IOException when only the absolute path would do and it is longer than the kernel allows
+     */
+    public static UnixDomainSocketAddress address(Path home) throws IOException {
+        Path socket = socketPath(home);
+        try {
+            if (Files.isSameFile(Path.of("").toAbsolutePath(), home)) {
+                return UnixDomainSocketAddress.of(Path.of("run", "control.sock"));
+            }
+        } catch (IOException e) {
+            // the home does not exist (yet): fall back to the absolute path
+        }
+        int length = socket.toString().getBytes(StandardCharsets.UTF_8).length;
+        if (length > MAX_SOCKET_PATH) {
+            throw new IOException("the control socket path " + socket + " is " + length
+                    + " bytes (expected: at most " + MAX_SOCKET_PATH + " for a Unix socket); run from the home"
+                    + " directory or choose a shorter home");
+        }
+        return UnixDomainSocketAddress.of(socket);
     }
 
     public static void writeFrame(OutputStream out, byte type, byte[] payload, int offset, int length)

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -76,7 +75,7 @@ public final class ControlServer implements AutoCloseable {
         }
         Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwx------"));
         if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            if (answers(socket)) {
+            if (answers()) {
                 throw new IOException("another jtarget instance serves " + home + " (its control socket " + socket
                         + " answers); two instances must not share a home");
             }
@@ -85,7 +84,7 @@ public final class ControlServer implements AutoCloseable {
         }
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            channel.bind(UnixDomainSocketAddress.of(socket));
+            channel.bind(ControlProtocol.address(home));
             // the folder is already private; this closes the socket itself to others right after bind
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException | RuntimeException e) {
@@ -99,8 +98,8 @@ public final class ControlServer implements AutoCloseable {
         LOG.info("exec channel listening on {}", socket);
     }
 
-    private static boolean answers(Path socket) {
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+    private boolean answers() {
+        try (SocketChannel probe = SocketChannel.open(ControlProtocol.address(home))) {
             return true;
         } catch (IOException e) {
             return false;

@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +60,13 @@ public final class ExecClient {
             message(err, "jtarget: no instance is running in " + home + " (no control socket " + socket + ")");
             return ControlProtocol.STATUS_NO_INSTANCE;
         }
+        java.net.UnixDomainSocketAddress address;
+        try {
+            address = ControlProtocol.address(home.toAbsolutePath());
+        } catch (IOException e) {
+            message(err, "jtarget: " + e.getMessage());
+            return ControlProtocol.STATUS_PROTOCOL;
+        }
         SocketChannel channel;
         try {
             channel = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -70,7 +76,7 @@ public final class ExecClient {
         }
         try (channel) {
             try {
-                channel.connect(UnixDomainSocketAddress.of(socket));
+                channel.connect(address);
             } catch (ConnectException e) {
                 message(err, "jtarget: no instance is running in " + home + " (nobody listens on " + socket
                         + "; it is left from an instance that stopped)");

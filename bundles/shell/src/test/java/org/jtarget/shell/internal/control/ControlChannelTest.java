@@ -107,6 +107,13 @@ class ControlChannelTest {
     }
 
     @Test
+    void aHomeTooLongForAUnixSocketPathIsExplained(@TempDir Path base) throws IOException {
+        Path longHome = Files.createDirectories(base.resolve("h".repeat(ControlProtocol.MAX_SOCKET_PATH)));
+        IOException e = assertThrows(IOException.class, () -> ControlProtocol.address(longHome));
+        assertTrue(e.getMessage().contains("expected: at most 107"), e.getMessage());
+    }
+
+    @Test
     void commandsRunAndPrint() {
         Exec created = exec("target:create " + IQN);
         assertEquals(new Exec(0, "Created target " + IQN + " (fabric iscsi)\n", ""), created);
