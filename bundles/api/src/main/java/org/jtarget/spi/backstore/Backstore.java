@@ -50,6 +50,16 @@ public interface Backstore extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Destroying the key of encrypted data, when this backstore encrypts what it stores; absent means
+     * SANITIZE CRYPTOGRAPHIC ERASE is not offered.
+     *
+     * @since 1.2
+     */
+    default Optional<CryptographicErase> cryptographicErase() {
+        return Optional.empty();
+    }
+
     /** Flushes and releases the storage. Called once; no other call follows. */
     @Override
     void close();

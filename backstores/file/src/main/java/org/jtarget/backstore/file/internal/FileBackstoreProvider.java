@@ -39,6 +39,12 @@ import org.slf4j.LoggerFactory;
  * relative {@code file=} paths (and so every file this provider creates by default) go. A file named by
  * an absolute path elsewhere is the user's own image and is kept: the provider cannot tell, after a
  * restart, whether it created it, and deleting a disk image the user brought is not recoverable.
+ *
+ * <p>{@code encryption=aes-256-ctr} stores every block encrypted ({@link Encryption}) with a key kept in
+ * {@code <data folder>/keys/<name>.key} (mode 0600): created when the image file is created (replacing a stale
+ * key of an earlier object of the same name), loaded when the image exists. An existing image without a key
+ * file is refused: its data would read as garbage. {@link #destroy} deletes the key with the image, and keeps
+ * it when it keeps the image.
  */
 @Component(service = BackstoreProvider.class, property = BackstoreProvider.TYPE_PROPERTY + "=file")
 public final class FileBackstoreProvider implements BackstoreProvider {
@@ -46,14 +52,18 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     static final String SIZE = "size";
     static final String BLOCK_SIZE = "block_size";
     static final String WRITE_CACHE = "write_cache";
-    private static final Set<String> KNOWN = Set.of(FILE, SIZE, BLOCK_SIZE, WRITE_CACHE);
+    static final String ENCRYPTION = "encryption";
+    private static final Set<String> KNOWN = Set.of(FILE, SIZE, BLOCK_SIZE, WRITE_CACHE, ENCRYPTION);
     private static final List<ParameterDescriptor> PARAMETERS = List.of(
             new ParameterDescriptor(FILE, "path of the image file, relative to the data folder", true, null),
             new ParameterDescriptor(SIZE, "capacity with suffix K, M, G or T; required when the file does not exist"
                     + " (created sparse); grows an existing smaller file", false, null),
             new ParameterDescriptor(BLOCK_SIZE, "logical block size: 512 or 4096", false, "512"),
             new ParameterDescriptor(WRITE_CACHE, "true: writes go to the page cache, SYNCHRONIZE CACHE and FUA"
-                    + " make them durable; false: every write is durable before it completes", false, "true"));
+                    + " make them durable; false: every write is durable before it completes", false, "true"),
+            new ParameterDescriptor(ENCRYPTION, "none, or aes-256-ctr: blocks stored encrypted with a random key kept"
+                    + " in keys/<name>.key of the data folder; offers SANITIZE CRYPTOGRAPHIC ERASE (replaces the key)."
+                    + " Set when the image is created", false, Encryption.NONE));
     private static final Logger LOG = LoggerFactory.getLogger(FileBackstoreProvider.class);
 
     private final ExecutorService syncPool;
@@ -102,7 +112,10 @@ public final class FileBackstoreProvider implements BackstoreProvider {
         if (size != null && size % blockSize != 0) {
             throw BackstoreParameters.invalid(SIZE + ": " + p.get(SIZE) + " (expected: a multiple of the block size " + blockSize + ")");
         }
+        boolean encrypted = encryption(context.parameter(ENCRYPTION, Encryption.NONE));
+        Path keyFile = Encryption.keyFile(context.dataDirectory(), context.name());
         boolean created = false;
+        boolean keyCreated = false;
         try {
             long capacity;
             if (Files.exists(path)) {
@@ -127,22 +140,50 @@ public final class FileBackstoreProvider implements BackstoreProvider {
             if (blockCount == 0) {
                 throw BackstoreParameters.invalid(FILE + ": " + path + " (is smaller than one block; give size to grow it)");
             }
+            Encryption encryption = null;
+            if (encrypted) {
+                if (created) {
+                    encryption = Encryption.create(keyFile, blockSize); // a new image never reuses a key
+                    keyCreated = true;
+                } else if (Files.exists(keyFile)) {
+                    encryption = Encryption.load(keyFile, blockSize);
+                } else {
+                    throw BackstoreParameters.invalid(ENCRYPTION + ": " + Encryption.AES_256_CTR + " (key file "
+                            + keyFile + " is missing and " + path + " exists; expected: a new file, or the key file that"
+                            + " encrypted it)");
+                }
+            }
             FileBackstore backstore = openChannel(context, path, blockSize, blockCount, writeCache,
-                    Math.max(Files.size(path), capacity));
-            LOG.info("backstore {}: {} opened, {} blocks of {} bytes, write cache {}, unmap {}", context.name(), path,
-                    blockCount, blockSize, writeCache ? "on" : "off",
-                    backstore.thinProvisioning().isPresent() ? "by hole punching" : "not offered");
+                    Math.max(Files.size(path), capacity), encryption);
+            LOG.info("backstore {}: {} opened, {} blocks of {} bytes, write cache {}, unmap {}, encryption {}",
+                    context.name(), path, blockCount, blockSize, writeCache ? "on" : "off",
+                    backstore.thinProvisioning().isPresent() ? "by hole punching" : "not offered",
+                    encrypted ? Encryption.AES_256_CTR + " (key " + keyFile + ")" : Encryption.NONE);
             return backstore;
         } catch (BackstoreException e) {
-            if (created) {
-                deleteQuietly(path);
-            }
+            cleanUp(created, path, keyCreated, keyFile);
             throw e;
         } catch (IOException e) {
-            if (created) {
-                deleteQuietly(path);
-            }
+            cleanUp(created, path, keyCreated, keyFile);
             throw openFailure(path, e);
+        }
+    }
+
+    private static boolean encryption(String value) throws BackstoreException {
+        return switch (value.trim()) {
+            case Encryption.NONE -> false;
+            case Encryption.AES_256_CTR -> true;
+            default -> throw BackstoreParameters.invalid(ENCRYPTION + ": " + value + " (expected: "
+                    + Encryption.NONE + " or " + Encryption.AES_256_CTR + ")");
+        };
+    }
+
+    private static void cleanUp(boolean created, Path path, boolean keyCreated, Path keyFile) {
+        if (created) {
+            deleteQuietly(path);
+        }
+        if (keyCreated) {
+            deleteQuietly(keyFile);
         }
     }
 
@@ -150,13 +191,18 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     public void destroy(BackstoreContext context) throws BackstoreException {
         Path path = path(context);
         Path data = context.dataDirectory().toAbsolutePath().normalize();
+        Path keyFile = Encryption.keyFile(context.dataDirectory(), context.name());
         if (!path.startsWith(data)) {
-            LOG.info("backstore {}: kept {} (outside the data folder {})", context.name(), path, data);
+            LOG.info("backstore {}: kept {} (outside the data folder {}){}", context.name(), path, data,
+                    Files.exists(keyFile) ? " and its key " + keyFile : "");
             return;
         }
         try {
             if (Files.deleteIfExists(path)) {
                 LOG.info("backstore {}: deleted {}", context.name(), path);
+            }
+            if (Files.deleteIfExists(keyFile)) {
+                LOG.info("backstore {}: deleted its key {}", context.name(), keyFile);
             }
         } catch (IOException e) {
             throw new BackstoreException(SenseReason.WRITE_ERROR, "file: " + path + " (cannot delete: " + e + ")", e);
@@ -206,7 +252,8 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     }
 
     private FileBackstore openChannel(BackstoreContext context, Path path, int blockSize, long blockCount,
-                                      boolean writeCache, long endOfData) throws IOException, BackstoreException {
+                                      boolean writeCache, long endOfData, Encryption encryption)
+            throws IOException, BackstoreException {
         FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             FileLock lock;
@@ -225,7 +272,7 @@ public final class FileBackstoreProvider implements BackstoreProvider {
                 nativeFiles = null; // JNA absent (optional import unwired): no hole punching
             }
             return new FileBackstore(context.name(), path, channel, blockSize, blockCount, writeCache, syncPool,
-                    nativeFiles);
+                    nativeFiles, encryption);
         } catch (BackstoreException | IOException | RuntimeException e) {
             channel.close();
             throw e;

@@ -297,6 +297,163 @@ class FileBackstoreTest {
         assertTrue(Files.exists(own), "a user's image outside the data folder is kept");
     }
 
+    @Test
+    void encryptedRoundTripAtOddOffsetsStoresNoPlaintext() throws Exception {
+        Backstore b = open(Map.of("file", "enc.img", "size", "1M", "encryption", "aes-256-ctr"));
+        assertTrue(b.cryptographicErase().isPresent());
+        Random random = new Random(7);
+        Map<Integer, byte[]> written = new java.util.HashMap<>();
+        for (int[] io : new int[][] {{0, 1}, {3, 7}, {1001, 129}, {2047, 1}, {1500, 300}}) {
+            byte[] bytes = new byte[io[1] * 512];
+            random.nextBytes(bytes);
+            ByteBuf src = track(ALLOC.directBuffer(bytes.length + 5));
+            src.writeBytes(new byte[5]).readerIndex(5);
+            src.writeBytes(bytes);
+            join(b.write(io[0], src, false));
+            assertEquals(5, src.readerIndex());
+            assertArrayEquals(bytes, bytesOf(src, 5, bytes.length), "the caller's src is not modified");
+            written.put(io[0], bytes);
+
+            ByteBuf dst = track(ALLOC.heapBuffer(3));
+            dst.writeBytes(new byte[] {9, 9, 9});
+            join(b.read(io[0], io[1], dst));
+            assertArrayEquals(bytes, bytesOf(dst, 3, bytes.length), "lba " + io[0] + " blocks " + io[1]);
+        }
+        // Blocks of one large write read one at a time: the counter of each follows from its offset alone.
+        byte[] large = written.get(1001);
+        for (int k = 0; k < 129; k += 17) {
+            ByteBuf one = track(ALLOC.directBuffer());
+            join(b.read(1001 + k, 1, one));
+            assertArrayEquals(java.util.Arrays.copyOfRange(large, k * 512, k * 512 + 512), bytesOf(one, 0, 512),
+                    "block " + (1001 + k));
+        }
+        // A composite source and destination with pieces that do not end on 16-byte boundaries.
+        byte[] bytes = new byte[1024];
+        random.nextBytes(bytes);
+        CompositeByteBuf src = track(ALLOC.compositeDirectBuffer());
+        src.addComponent(true, Unpooled.wrappedBuffer(bytes, 0, 37));
+        src.addComponent(true, Unpooled.wrappedBuffer(bytes, 37, 1024 - 37));
+        join(b.write(600, src, true));
+        CompositeByteBuf composite = track(ALLOC.compositeDirectBuffer());
+        composite.addComponent(true, ALLOC.directBuffer(333).writeZero(333));
+        composite.addComponent(true, ALLOC.directBuffer(691).writeZero(691));
+        composite.writerIndex(0);
+        join(b.read(600, 2, composite));
+        assertArrayEquals(bytes, bytesOf(composite, 0, 1024));
+        written.put(600, bytes);
+
+        byte[] disk = Files.readAllBytes(data.resolve("enc.img"));
+        for (Map.Entry<Integer, byte[]> w : written.entrySet()) {
+            byte[] stored = java.util.Arrays.copyOfRange(disk, w.getKey() * 512, w.getKey() * 512 + w.getValue().length);
+            assertFalse(java.util.Arrays.equals(w.getValue(), stored), "plaintext on disk at lba " + w.getKey());
+            int same = 0;
+            for (int i = 0; i < stored.length; i++) {
+                same += stored[i] == w.getValue()[i] ? 1 : 0;
+            }
+            assertTrue(same < stored.length / 64, "ciphertext looks like plaintext at lba " + w.getKey());
+        }
+        // Same plaintext at two offsets: different ciphertext (the counter depends on the offset).
+        ByteBuf zeros = track(Unpooled.directBuffer(1024).writeZero(1024));
+        join(b.write(10, zeros, false));
+        disk = Files.readAllBytes(data.resolve("enc.img"));
+        assertFalse(java.util.Arrays.equals(java.util.Arrays.copyOfRange(disk, 5120, 5632),
+                java.util.Arrays.copyOfRange(disk, 5632, 6144)));
+        assertFalse(java.util.Arrays.equals(new byte[512], java.util.Arrays.copyOfRange(disk, 5120, 5632)),
+                "written zeros are stored encrypted");
+        ByteBuf dst = track(ALLOC.directBuffer());
+        join(b.read(10, 2, dst));
+        assertArrayEquals(new byte[1024], bytesOf(dst, 0, 1024));
+
+        // Reopen: the key file gives the same data back.
+        b.close();
+        opened.remove(b);
+        Backstore again = open(Map.of("file", "enc.img", "encryption", "aes-256-ctr"));
+        for (Map.Entry<Integer, byte[]> w : written.entrySet()) {
+            ByteBuf r = track(ALLOC.directBuffer());
+            join(again.read(w.getKey(), w.getValue().length / 512, r));
+            assertArrayEquals(w.getValue(), bytesOf(r, 0, w.getValue().length), "after reopen, lba " + w.getKey());
+        }
+    }
+
+    @Test
+    void eraseKeyMakesWrittenDataUnreadableWhileReadsSucceedAndHolesReadZeros() throws Exception {
+        Backstore b = open(Map.of("file", "enc.img", "size", "1M", "block_size", "4096",
+                "encryption", "aes-256-ctr"));
+        Path keyFile = data.resolve("keys/t.key");
+        assertTrue(Files.exists(keyFile));
+        byte[] oldKey = Files.readAllBytes(keyFile);
+        byte[] bytes = new byte[3 * 4096];
+        java.util.Arrays.fill(bytes, (byte) 'a');
+        join(b.write(5, track(Unpooled.wrappedBuffer(bytes)), true));
+        ByteBuf before = track(ALLOC.directBuffer());
+        join(b.read(0, 10, before));
+        assertArrayEquals(new byte[5 * 4096], bytesOf(before, 0, 5 * 4096), "never-written blocks read zeros");
+        assertArrayEquals(bytes, bytesOf(before, 5 * 4096, bytes.length));
+
+        join(b.cryptographicErase().get().eraseKey());
+        assertFalse(java.util.Arrays.equals(oldKey, Files.readAllBytes(keyFile)), "a new key");
+        try (var list = Files.list(keyFile.getParent())) {
+            assertEquals(List.of(keyFile), list.toList(), "no temporary file left");
+        }
+        ByteBuf after = track(ALLOC.directBuffer());
+        join(b.read(0, 10, after));
+        assertArrayEquals(new byte[5 * 4096], bytesOf(after, 0, 5 * 4096), "holes still read zeros");
+        byte[] garbage = bytesOf(after, 5 * 4096, bytes.length);
+        int same = 0;
+        for (int i = 0; i < garbage.length; i++) {
+            same += garbage[i] == 'a' ? 1 : 0;
+        }
+        assertTrue(same < garbage.length / 64, "old data readable after erase: " + same + " bytes");
+
+        if (b.thinProvisioning().isPresent()) { // unmapped blocks read zeros too
+            join(b.thinProvisioning().get().unmap(6, 1));
+            ByteBuf unmapped = track(ALLOC.directBuffer());
+            join(b.read(6, 1, unmapped));
+            assertArrayEquals(new byte[4096], bytesOf(unmapped, 0, 4096));
+        }
+        // New data under the new key survives a reopen.
+        join(b.write(7, track(Unpooled.wrappedBuffer(java.util.Arrays.copyOf(bytes, 4096))), true));
+        b.close();
+        opened.remove(b);
+        Backstore again = open(Map.of("file", "enc.img", "block_size", "4096", "encryption", "aes-256-ctr"));
+        ByteBuf r = track(ALLOC.directBuffer());
+        join(again.read(7, 1, r));
+        assertArrayEquals(java.util.Arrays.copyOf(bytes, 4096), bytesOf(r, 0, 4096));
+    }
+
+    @Test
+    void keyFileIsPrivateAndGoesWithTheImage() throws Exception {
+        BackstoreContext context = new BackstoreContext("secret",
+                Map.of("file", "s.img", "size", "1M", "encryption", "aes-256-ctr"), data);
+        Backstore b = provider.open(context);
+        Path keyFile = data.resolve("keys/secret.key");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(keyFile)));
+        join(b.cryptographicErase().get().eraseKey());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(keyFile)), "still private after erase");
+        b.close();
+        provider.destroy(context);
+        assertFalse(Files.exists(data.resolve("s.img")));
+        assertFalse(Files.exists(keyFile), "destroy deletes the key");
+    }
+
+    @Test
+    void encryptionParameterIsChecked() throws Exception {
+        assertInvalid("encryption: aes (expected: none or aes-256-ctr)",
+                Map.of("file", "a.img", "size", "1M", "encryption", "aes"));
+        assertFalse(Files.exists(data.resolve("a.img")));
+        Backstore plain = open(Map.of("file", "plain.img", "size", "1M", "encryption", "none"));
+        assertFalse(plain.cryptographicErase().isPresent());
+        plain.close();
+        opened.remove(plain);
+        assertInvalid("encryption: aes-256-ctr (key file " + data.resolve("keys/t.key") + " is missing",
+                Map.of("file", "plain.img", "encryption", "aes-256-ctr"));
+        assertFalse(Files.exists(data.resolve("keys/t.key")));
+        assertTrue(provider.parameters().stream().anyMatch(d -> d.name().equals("encryption")
+                && "none".equals(d.defaultValue())));
+    }
+
     // helpers
 
     private Backstore open(Map<String, String> parameters) {

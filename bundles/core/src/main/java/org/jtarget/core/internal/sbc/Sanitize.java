@@ -21,6 +21,7 @@ import org.jtarget.core.internal.sense.ScsiException;
 import org.jtarget.core.internal.sense.Sense;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.CryptographicErase;
 import org.jtarget.spi.backstore.ThinProvisioning;
 import org.jtarget.spi.fabric.ScsiResponse;
 import org.slf4j.Logger;
@@ -29,9 +30,10 @@ import org.slf4j.LoggerFactory;
 /**
  * SBC-3 5.30 SANITIZE: OVERWRITE (every block, OVERWRITE COUNT passes of the initialization pattern,
  * each chunk written through to stable storage), BLOCK ERASE (every block deallocated, offered only when
- * the backstore is thin provisioned) and EXIT FAILURE MODE. CRYPTOGRAPHIC ERASE is not offered: no
- * backstore encrypts. The operation runs in the background; with IMMED the command ends at once,
- * otherwise when it finishes. It goes on after ABORT TASK, resets and I_T nexus loss (SBC-3 4.11);
+ * the backstore is thin provisioned), CRYPTOGRAPHIC ERASE (the media encryption key replaced, offered only
+ * when the backstore encrypts: {@link CryptographicErase}) and EXIT FAILURE MODE. The operation runs in
+ * the background; with IMMED the command ends at once, otherwise when it finishes. It goes on after
+ * ABORT TASK, resets and I_T nexus loss (SBC-3 4.11);
  * meanwhile the pipeline answers NOT READY, SANITIZE IN PROGRESS with the progress indication.
  */
 public final class Sanitize {
@@ -55,7 +57,9 @@ public final class Sanitize {
     static List<OpcodeDescriptor> descriptors() {
         Predicate<ScsiLogicalUnit> always = lu -> true;
         Predicate<ScsiLogicalUnit> thin = lu -> lu == null || lu.thinProvisioned();
+        Predicate<ScsiLogicalUnit> crypto = lu -> lu == null || lu.cryptographicErase();
         return List.of(d("SANITIZE (OVERWRITE)", OVERWRITE, always), d("SANITIZE (BLOCK ERASE)", BLOCK_ERASE, thin),
+                d("SANITIZE (CRYPTOGRAPHIC ERASE)", CRYPTOGRAPHIC_ERASE, crypto),
                 d("SANITIZE (EXIT FAILURE MODE)", EXIT_FAILURE_MODE, always));
     }
 
@@ -66,8 +70,9 @@ public final class Sanitize {
     }
 
     /**
-     * SBC-3 5.30.2-5.30.4: OVERWRITE needs a parameter list of 5 to block length + 4 bytes; the other
-     * service actions take none. Anything else is INVALID FIELD IN CDB (PARAMETER LIST LENGTH).
+     * SBC-3 5.30.2-5.30.5: OVERWRITE needs a parameter list of 5 to block length + 4 bytes; the other
+     * service actions (BLOCK ERASE, CRYPTOGRAPHIC ERASE, EXIT FAILURE MODE) take none. Anything else is
+     * INVALID FIELD IN CDB (PARAMETER LIST LENGTH).
      */
     static ParsedCommand parse(Cdb cdb, OpcodeDescriptor d, ScsiLogicalUnit lu) {
         int length = cdb.u16(7);
@@ -94,7 +99,11 @@ public final class Sanitize {
             return c.good();
         }
         Backstore bs = c.backstore();
-        Job job = sa == OVERWRITE ? overwrite(c, bs) : blockErase(bs);
+        Job job = switch (sa) {
+            case OVERWRITE -> overwrite(c, bs);
+            case CRYPTOGRAPHIC_ERASE -> cryptographicErase(bs);
+            default -> blockErase(bs);
+        };
         if (!state.start()) {
             throw Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS).withProgress(state.progress())
                     .exception();
@@ -113,7 +122,11 @@ public final class Sanitize {
             if (t != null) {
                 LOG.error("SANITIZE on {} failed; the LU is in sanitize failure mode", lu.name(), t);
             } else {
-                LOG.info("SANITIZE ({}) on {} completed", sa == OVERWRITE ? "overwrite" : "block erase", lu.name());
+                LOG.info("SANITIZE ({}) on {} completed", switch (sa) {
+                    case OVERWRITE -> "overwrite";
+                    case CRYPTOGRAPHIC_ERASE -> "cryptographic erase";
+                    default -> "block erase";
+                }, lu.name());
             }
         });
         if (immediate) {
@@ -234,6 +247,19 @@ public final class Sanitize {
         long blocks = bs.blockCount();
         long step = Math.max(1, (1L << 30) / bs.blockSize()); // 1 GiB per call, for the progress indication
         return state -> eraseFrom(thin, 0, blocks, step, state).thenCompose(v -> bs.flush());
+    }
+
+    /**
+     * SBC-3 5.30.4 CRYPTOGRAPHIC ERASE: the backstore replaces its media encryption key, so every block
+     * reads back as data that is not the old data (WACEREQ 01b); then made durable.
+     */
+    static Job cryptographicErase(Backstore bs) {
+        CryptographicErase crypto = bs.cryptographicErase()
+                .orElseThrow(() -> Sense.invalidCdbField(1, 4).exception());
+        return state -> {
+            state.progress(0, 1);
+            return crypto.eraseKey().thenCompose(v -> bs.flush());
+        };
     }
 
     private static CompletionStage<Void> eraseFrom(ThinProvisioning thin, long lba, long blocks, long step,

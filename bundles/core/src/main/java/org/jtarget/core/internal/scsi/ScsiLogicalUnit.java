@@ -279,6 +279,12 @@ public final class ScsiLogicalUnit implements LogicalUnit {
         return b != null && b.thinProvisioning().isPresent();
     }
 
+    /** Whether the bound backstore encrypts and can destroy its key (SANITIZE CRYPTOGRAPHIC ERASE, VPD B1h). */
+    public boolean cryptographicErase() {
+        Backstore b = backstore();
+        return b != null && b.cryptographicErase().isPresent();
+    }
+
     public ThinProvisioning thin() {
         Backstore b = backstore();
         return b == null ? null : b.thinProvisioning().orElse(null);

@@ -232,9 +232,10 @@ public final class Inquiry {
         b.writeByte(0x00).writeByte(0xB1).writeShort(0x3C);
         b.writeShort(0x0000); // MEDIUM ROTATION RATE: not reported
         b.writeByte(0); // PRODUCT TYPE
-        // WABEREQ 01b when SANITIZE BLOCK ERASE is offered (thin): erased blocks read as zeros with GOOD;
-        // WACEREQ 00b: no CRYPTOGRAPHIC ERASE (SBC-3 6.5.2)
-        b.writeByte(lu.thinProvisioned() ? 0x40 : 0);
+        // Byte 7 (SBC-3 6.5.2): WABEREQ (bits 7-6) 01b when SANITIZE BLOCK ERASE is offered (thin): erased
+        // blocks read as zeros with GOOD; WACEREQ (bits 5-4) 01b when CRYPTOGRAPHIC ERASE is offered (the
+        // backstore encrypts): reads after it succeed with data that is not the old data; else 00b.
+        b.writeByte((lu.thinProvisioned() ? 0x40 : 0) | (lu.cryptographicErase() ? 0x10 : 0));
         b.writeZero(0x40 - 8);
     }
 

@@ -70,6 +70,64 @@ class SanitizeTest {
         assertEquals(0x40, b1[7] & 0xF0, "WABEREQ 01b, WACEREQ 00b");
     }
 
+    /** A key that, once destroyed, turns every stored byte into something else (as decryption with a new key). */
+    final class Key implements org.jtarget.spi.backstore.CryptographicErase {
+        final java.util.concurrent.atomic.AtomicInteger erased = new java.util.concurrent.atomic.AtomicInteger();
+        volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+
+        @Override
+        public java.util.concurrent.CompletionStage<Void> eraseKey() {
+            return gate.thenRun(() -> {
+                byte[] b = disk.bytes();
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (byte) ~b[i];
+                }
+                erased.incrementAndGet();
+            });
+        }
+    }
+
+    @Test
+    void cryptographicEraseIsOfferedWhenTheBackstoreEncryptsAndReplacesTheKey() {
+        Key key = new Key();
+        disk.crypto = key;
+        ScsiEngine.Nexus n = ready("a");
+        assertEquals(0x03, data(h.in(n, 0, rsoc(2, 0x48, 0x03, 64, false), 64))[1] & 0x07, "SA 03h supported");
+        byte[] b1 = data(h.in(n, 0, inquiry(true, 0xB1, 64), 64));
+        assertEquals(0x50, b1[7] & 0xF0, "WABEREQ 01b, WACEREQ 01b");
+        boolean listed = false;
+        byte[] all = data(h.in(n, 0, rsoc(0, 0, 0, 4096, false), 4096));
+        for (int i = 4; i + 8 <= all.length; i += 8 + ((all[i + 5] & 0x02) != 0 ? 12 : 0)) {
+            listed |= (all[i] & 0xFF) == 0x48 && (all[i + 3] & 0xFF) == 0x03 && (all[i + 5] & 0x01) != 0;
+        }
+        assertTrue(listed, "REPORT SUPPORTED OPERATION CODES (all) lists SANITIZE SA 03h");
+
+        check(h.out(n, 0, sanitize(0x03, false, 8), new byte[8]), 0x5, 0x24, 0x00); // no parameter list (5.30.5)
+        assertEquals(0, key.erased.get());
+
+        byte[] written = filled(0x61);
+        good(h.out(n, 0, rw10(0x2A, 0, 1), written));
+        good(h.none(n, 0, sanitize(0x03, false, 0)));
+        assertEquals(1, key.erased.get());
+        assertTrue(disk.flushes.get() > 0, "made durable");
+        byte[] after = block(n, 0); // WACEREQ 01b: the read succeeds, with other data
+        assertFalse(Arrays.equals(written, after));
+    }
+
+    @Test
+    void cryptographicEraseRunsInTheBackgroundLikeTheOthers() {
+        Key key = new Key();
+        key.gate = new CompletableFuture<>();
+        disk.crypto = key;
+        ScsiEngine.Nexus n = ready("a");
+        good(h.none(n, 0, sanitize(0x03, true, 0))); // IMMED: GOOD at once
+        check(h.in(n, 0, rw10(0x28, 0, 1), 512), 0x2, 0x04, 0x1B); // NOT READY, SANITIZE IN PROGRESS
+        check(h.none(n, 0, sanitize(0x03, false, 0)), 0x2, 0x04, 0x1B);
+        key.gate.complete(null);
+        assertEquals(1, key.erased.get());
+        block(n, 0);
+    }
+
     @Test
     void blockEraseIsOfferedOnlyWhenTheBackstoreDeallocates() {
         Harness fixed = new Harness();

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.CryptographicErase;
 import org.jtarget.spi.backstore.ThinProvisioning;
 
 /** An in-memory backstore test double; optionally thin (tracks mapped blocks) and optionally deferred. */
@@ -20,6 +21,8 @@ public final class MemoryBackstore implements Backstore {
     /** When set, read/write stages complete only when the test completes this gate. */
     public volatile CompletableFuture<Void> gate;
     public volatile boolean closed;
+    /** When set, offered as the backstore's {@link CryptographicErase} capability. */
+    public volatile CryptographicErase crypto;
 
     public MemoryBackstore(int blockSize, long blocks, boolean thin) {
         this.blockSize = blockSize;
@@ -108,6 +111,11 @@ public final class MemoryBackstore implements Backstore {
                 return m ? end - lba : -(end - lba);
             }
         });
+    }
+
+    @Override
+    public Optional<CryptographicErase> cryptographicErase() {
+        return Optional.ofNullable(crypto);
     }
 
     @Override
