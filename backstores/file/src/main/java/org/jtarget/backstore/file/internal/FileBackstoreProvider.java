@@ -152,6 +152,11 @@ public final class FileBackstoreProvider implements BackstoreProvider {
                             + keyFile + " is missing and " + path + " exists; expected: a new file, or the key file that"
                             + " encrypted it)");
                 }
+            } else if (!created && Files.exists(keyFile)) {
+                // serving the ciphertext as data would hand initiators garbage
+                throw BackstoreParameters.invalid(ENCRYPTION + ": " + Encryption.NONE + " (" + path
+                        + " is encrypted with the key " + keyFile + "; expected: " + ENCRYPTION + "="
+                        + Encryption.AES_256_CTR + ")");
             }
             FileBackstore backstore = openChannel(context, path, blockSize, blockCount, writeCache,
                     Math.max(Files.size(path), capacity), encryption);

@@ -452,6 +452,12 @@ class FileBackstoreTest {
         assertFalse(Files.exists(data.resolve("keys/t.key")));
         assertTrue(provider.parameters().stream().anyMatch(d -> d.name().equals("encryption")
                 && "none".equals(d.defaultValue())));
+
+        Backstore secret = open(Map.of("file", "secret.img", "size", "1M", "encryption", "aes-256-ctr"));
+        secret.close();
+        opened.remove(secret);
+        assertInvalid("encryption: none (" + data.resolve("secret.img") + " is encrypted with the key "
+                + data.resolve("keys/t.key"), Map.of("file", "secret.img"));
     }
 
     // helpers
