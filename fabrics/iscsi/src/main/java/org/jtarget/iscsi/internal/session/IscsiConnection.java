@@ -603,6 +603,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         LogoutResponse pdu = new LogoutResponse(response, request.itt(), nextStatSn(), expCmdSn, maxCmdSn(), 0, 0);
         if (response == LogoutResponse.SUCCESS) {
             closed = true; // §11.14: the connection (and with it this session) ends after the response
+            // End the I_T nexus before the initiator can see the response: it may log in again at once on
+            // another connection, and must find the old nexus's state (PREVENT, SPC-2 reservation) gone.
+            endScsiSession();
             ctx.writeAndFlush(pdu).addListener(ChannelFutureListener.CLOSE);
         } else {
             send(pdu);
@@ -733,6 +736,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         earlyData.clear();
         textContinuations.values().forEach(ByteBuf::release);
         textContinuations.clear();
+        endScsiSession();
+    }
+
+    /** Closes the SCSI session (once) and forgets this session in the registry. */
+    private void endScsiSession() {
         ScsiSession session = scsi;
         scsi = null;
         if (session != null) {
