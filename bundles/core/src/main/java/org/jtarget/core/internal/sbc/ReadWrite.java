@@ -64,16 +64,7 @@ public final class ReadWrite {
      * (a shorter or longer Data-Out is the fabric's residual, RFC 7143 11.4.5).
      */
     public static CompletionStage<ScsiResponse> write(Command c) {
-        ParsedCommand p = c.parsed();
-        Backstore bs = c.backstore();
-        int blockSize = bs.blockSize();
-        int blocks = c.dataOutLength() / blockSize;
-        if (blocks == 0) {
-            return c.good();
-        }
-        ByteBuf src = c.dataOut().slice(c.dataOut().readerIndex(), blocks * blockSize);
-        boolean fua = fua(p.cdb());
-        return gated(c, false, v -> bs.write(p.lba(), src, fua)).thenApply(v -> c.goodResponse());
+        return writeBlocks(c, false);
     }
 
     /**
@@ -81,6 +72,11 @@ public final class ReadWrite {
      * (exclusive write gate), so no command observes a partial update.
      */
     public static CompletionStage<ScsiResponse> writeAtomic(Command c) {
+        return writeBlocks(c, true);
+    }
+
+    /** The whole blocks of the Data-Out at the CDB's LBA, behind the shared or the exclusive write gate. */
+    private static CompletionStage<ScsiResponse> writeBlocks(Command c, boolean exclusive) {
         ParsedCommand p = c.parsed();
         Backstore bs = c.backstore();
         int blockSize = bs.blockSize();
@@ -90,7 +86,7 @@ public final class ReadWrite {
         }
         ByteBuf src = c.dataOut().slice(c.dataOut().readerIndex(), blocks * blockSize);
         boolean fua = fua(p.cdb());
-        return gated(c, true, v -> bs.write(p.lba(), src, fua)).thenApply(v -> c.goodResponse());
+        return gated(c, exclusive, v -> bs.write(p.lba(), src, fua)).thenApply(v -> c.goodResponse());
     }
 
     /** Runs {@code io} while holding the LU's write gate (shared for writes, exclusive for read-modify-write). */
