@@ -8,7 +8,8 @@ import java.util.Map;
  *
  * @param tag        the TPG tag (1..65535)
  * @param attributes user-set attributes: {@value TargetService#ATTR_GENERATE_NODE_ACLS},
- *                   {@value TargetService#ATTR_AUTHENTICATION}, and fabric parameters prefixed with the
+ *                   {@value TargetService#ATTR_AUTHENTICATION}, resource limits
+ *                   ({@link org.jtarget.spi.fabric.TpgLimit}), and fabric parameters prefixed with the
  *                   fabric's name and a dot (e.g. {@code iscsi.MaxRecvDataSegmentLength})
  * @param portals    listening addresses as {@code host:port} ({@code [v6]:port} for IPv6)
  * @param luns       LUNs, by number

@@ -14,6 +14,14 @@ public interface TargetCore {
      */
     List<TpgEndpoint> discover(String fabric, InetSocketAddress local, String initiatorName);
 
+    /**
+     * The TPGs of {@code fabric} that listen on {@code local}, whoever connects: for limits that apply before a
+     * login names its target ({@link TpgLimit#MAX_LOGINS_PER_ADDRESS}, {@link TpgLimit#LOGIN_TIMEOUT}).
+     */
+    default List<TpgEndpoint> endpoints(String fabric, InetSocketAddress local) {
+        return List.of();
+    }
+
     /** The TPG of target {@code targetName} that listens on {@code local}, if any. */
     Optional<TpgEndpoint> lookup(String fabric, String targetName, InetSocketAddress local);
 

@@ -5,6 +5,7 @@ import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.annotations.GogoCommand;
 import org.jtarget.api.TargetService;
 import org.jtarget.api.TpgInfo;
+import org.jtarget.spi.fabric.TpgLimit;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -35,7 +36,9 @@ public final class TpgCommands {
     }
 
     @Descriptor("sets a TPG attribute: generate_node_acls (true: any initiator may log in), authentication"
-            + " (none or chap), or a fabric parameter such as iscsi.MaxRecvDataSegmentLength")
+            + " (none or chap), a limit (max_sessions, max_sessions_per_initiator, max_logins_per_address,"
+            + " login_timeout, cmdsn_window, max_unsolicited_bytes, max_data_in_bytes), or a fabric parameter"
+            + " such as iscsi.MaxRecvDataSegmentLength")
     public void set(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
                     @Descriptor("KEY: attribute name") String key, @Descriptor("VALUE: attribute value") String value) {
         int t = Args.tag(tag);
@@ -64,8 +67,17 @@ public final class TpgCommands {
                 }
                 return v;
             }
-            default:
-                return value;
+            default: {
+                TpgLimit limit = TpgLimit.forKey(key);
+                if (limit == null) {
+                    return value;
+                }
+                try {
+                    return Integer.toString(limit.parse(value));
+                } catch (IllegalArgumentException e) {
+                    throw new CommandFailure(e.getMessage());
+                }
+            }
         }
     }
 }

@@ -73,6 +73,9 @@ class ShellCommandsTest {
         assertEquals("TPG 1 of " + IQN + ": generate_node_acls = true\n",
                 ok("tpg:set " + IQN + " 1 generate_node_acls yes"));
         assertEquals("true", service.target(IQN).tpgs().get(0).attributes().get("generate_node_acls"));
+        assertEquals("TPG 1 of " + IQN + ": max_unsolicited_bytes = 8388608\n",
+                ok("tpg:set " + IQN + " 1 max_unsolicited_bytes 8m"));
+        ok("tpg:unset " + IQN + " 1 max_unsolicited_bytes");
         assertEquals("TPG 1 of " + IQN + ": generate_node_acls back to its default\n",
                 ok("tpg:unset " + IQN + " 1 generate_node_acls"));
         assertTrue(service.target(IQN).tpgs().get(0).attributes().isEmpty());
@@ -235,6 +238,10 @@ class ShellCommandsTest {
                 refused("tpg:set " + IQN + " 1 generate_node_acls maybe"));
         assertEquals("authentication: kerberos (expected none or chap)",
                 refused("tpg:set " + IQN + " 1 authentication kerberos"));
+        assertEquals("max_sessions: 0 (expected: sessions per target, an integer from 1 to 65535)",
+                refused("tpg:set " + IQN + " 1 max_sessions 0"));
+        assertEquals("max_data_in_bytes: lots (expected: bytes, an integer from 65536 to 1073741824, K/M/G suffix"
+                + " allowed)", refused("tpg:set " + IQN + " 1 max_data_in_bytes lots"));
         assertEquals("CHAP secret: 5 bytes (expected at least 12)",
                 refused("acl:chap " + IQN + " 1 " + INITIATOR + " alice short"));
         assertEquals("mutual CHAP secret: same as the initiator's secret (expected a different one)",

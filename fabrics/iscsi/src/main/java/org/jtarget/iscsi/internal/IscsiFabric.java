@@ -6,6 +6,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -50,6 +51,9 @@ public final class IscsiFabric implements FabricModule {
     private static final int RECV_MINIMUM = 4096;
     private static final int RECV_INITIAL = 65536;
     private static final int RECV_MAXIMUM = 1 << 20;
+    /** Bytes queued for a connection's socket (Netty's write buffer) below which / above which it is writable. */
+    private static final int WRITE_LOW = 1 << 20;
+    private static final int WRITE_HIGH = 4 << 20;
 
     private final FabricContext context;
     private final EventLoopGroup bossGroup;
@@ -102,6 +106,9 @@ public final class IscsiFabric implements FabricModule {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                // Data-In back-pressure: above the high mark the peer is not reading; the connection stops
+                // reading its PDUs and holds its read commands until the buffer drains below the low mark.
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(WRITE_LOW, WRITE_HIGH))
                 // Reads grow up to 1 MiB: a 256 KiB Data-Out segment (our MaxRecvDataSegmentLength) then
                 // arrives in one or two reads instead of being merged from 64 KiB pieces (a copy per merge).
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR,

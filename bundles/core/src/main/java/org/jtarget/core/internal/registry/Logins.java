@@ -31,14 +31,19 @@ final class Logins {
     }
 
     List<TpgEndpoint> discover(String fabric, InetSocketAddress local, String initiatorName) {
+        List<TpgEndpoint> out = new ArrayList<>(endpoints(fabric, local));
+        out.removeIf(e -> e.access(initiatorName).isEmpty());
+        return out;
+    }
+
+    List<TpgEndpoint> endpoints(String fabric, InetSocketAddress local) {
         List<TpgEndpoint> out = new ArrayList<>();
         for (Target t : targets.values()) {
-            if (!t.fabric.equals(fabric)) {
-                continue;
-            }
-            for (Tpg tpg : t.tpgs.values()) {
-                if (listensOn(tpg, local) && tpg.access(initiatorName).isPresent()) {
-                    out.add(new Endpoint(tpg));
+            if (t.fabric.equals(fabric)) {
+                for (Tpg tpg : t.tpgs.values()) {
+                    if (listensOn(tpg, local)) {
+                        out.add(new Endpoint(tpg));
+                    }
                 }
             }
         }

@@ -310,6 +310,11 @@ public final class ObjectRegistry implements TargetService, TargetCore {
     }
 
     @Override
+    public List<TpgEndpoint> endpoints(String fabric, InetSocketAddress local) {
+        return logins.endpoints(fabric, local);
+    }
+
+    @Override
     public Optional<TpgEndpoint> lookup(String fabric, String targetName, InetSocketAddress local) {
         return logins.lookup(fabric, targetName, local);
     }

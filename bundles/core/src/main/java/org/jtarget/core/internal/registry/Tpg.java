@@ -13,6 +13,7 @@ import org.jtarget.api.TargetService;
 import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.engine.LunMap;
 import org.jtarget.spi.fabric.InitiatorAccess;
+import org.jtarget.spi.fabric.TpgLimit;
 
 /**
  * A target portal group. Every field holds an immutable value replaced under the registry lock, so
@@ -86,13 +87,18 @@ final class Tpg {
         return Optional.of(InitiatorAccess.OPEN);
     }
 
-    /** Fabric parameters: attributes named {@code <fabric>.<key>}, with the prefix removed. */
+    /**
+     * Fabric parameters: attributes named {@code <fabric>.<key>}, with the prefix removed, and the resource
+     * limits ({@link TpgLimit}) under their own names.
+     */
     Map<String, String> fabricParameters() {
         String prefix = target.fabric + ".";
         Map<String, String> out = new HashMap<>();
         attributes.forEach((k, v) -> {
             if (k.startsWith(prefix)) {
                 out.put(k.substring(prefix.length()), v);
+            } else if (TpgLimit.forKey(k) != null) {
+                out.put(k, v);
             }
         });
         return Map.copyOf(out);

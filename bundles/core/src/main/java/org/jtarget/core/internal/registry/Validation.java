@@ -9,6 +9,7 @@ import org.jtarget.api.TargetService;
 import org.jtarget.spi.backstore.BackstoreProvider;
 import org.jtarget.spi.backstore.ParameterDescriptor;
 import org.jtarget.spi.fabric.ChapCredentials;
+import org.jtarget.spi.fabric.TpgLimit;
 
 /** Checks of what users set: backstore parameters, TPG attributes, CHAP secrets. */
 final class Validation {
@@ -74,6 +75,17 @@ final class Validation {
             }
             return v;
         }
+        TpgLimit limit = TpgLimit.forKey(key);
+        if (limit != null) {
+            if (value == null) {
+                return null;
+            }
+            try {
+                return Integer.toString(limit.parse(value));
+            } catch (IllegalArgumentException e) {
+                throw new TargetException(e.getMessage());
+            }
+        }
         String prefix = fabric + ".";
         if (key.startsWith(prefix) && key.length() > prefix.length()) {
             if (value != null && value.isEmpty()) {
@@ -81,8 +93,13 @@ final class Validation {
             }
             return value;
         }
+        StringBuilder limits = new StringBuilder();
+        for (TpgLimit l : TpgLimit.values()) {
+            limits.append(l.key()).append(", ");
+        }
         throw new TargetException("unknown TPG attribute: " + key + " (expected " + TargetService.ATTR_GENERATE_NODE_ACLS + ", "
-                + TargetService.ATTR_AUTHENTICATION + " or a " + fabric + " parameter written " + prefix + "<key>)");
+                + TargetService.ATTR_AUTHENTICATION + ", " + limits + "or a " + fabric + " parameter written " + prefix
+                + "<key>)");
     }
 
     static void checkChap(ChapCredentials chap) {

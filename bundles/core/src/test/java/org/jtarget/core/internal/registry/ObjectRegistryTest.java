@@ -198,6 +198,10 @@ class ObjectRegistryTest {
         e = assertThrows(TargetException.class,
                 () -> registry.setTpgAttribute(T, 1, TargetService.ATTR_AUTHENTICATION, "kerberos"));
         assertEquals("authentication: kerberos (expected none or chap)", e.getMessage());
+        e = assertThrows(TargetException.class, () -> registry.setTpgAttribute(T, 1, "login_timeout", "0"));
+        assertEquals("login_timeout: 0 (expected: seconds, an integer from 1 to 3600)", e.getMessage());
+        e = assertThrows(TargetException.class, () -> registry.setTpgAttribute(T, 1, "cmdsn_window", "4097"));
+        assertEquals("cmdsn_window: 4097 (expected: commands, an integer from 1 to 4096)", e.getMessage());
         e = assertThrows(TargetException.class, () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "s", null, null)));
         assertEquals("no such ACL: " + T + " tpg 1 acl " + I1, e.getMessage());
         registry.addAcl(T, 1, I1);
@@ -423,8 +427,12 @@ class ObjectRegistryTest {
         assertTrue(registry.lookup("iscsi", T, LOCAL).orElseThrow().access(I2).isEmpty());
 
         registry.setTpgAttribute(T2, 3, "iscsi.MaxRecvDataSegmentLength", "262144");
-        assertEquals(Map.of("MaxRecvDataSegmentLength", "262144"),
-                registry.lookup("iscsi", T2, LOCAL).orElseThrow().parameters());
+        registry.setTpgAttribute(T2, 3, "max_data_in_bytes", "4M");
+        assertEquals(Map.of("MaxRecvDataSegmentLength", "262144", "max_data_in_bytes", "4194304"),
+                registry.lookup("iscsi", T2, LOCAL).orElseThrow().parameters(),
+                "fabric keys without their prefix, limits by name and normalised");
+        assertEquals(List.of(T, T2), registry.endpoints("iscsi", LOCAL).stream().map(TpgEndpoint::targetName).toList(),
+                "every TPG on the portal, whatever the initiator's access");
 
         registry.deleteTpg(T2, 3);
         FabricException e = assertThrows(FabricException.class, () -> registry.openSession(ep, new Doubles.Session(I1)));

@@ -48,6 +48,7 @@ import org.jtarget.scsi.TaskManagementResponse;
 import org.jtarget.spi.fabric.FabricException;
 import org.jtarget.spi.fabric.ScsiSession;
 import org.jtarget.spi.fabric.TpgEndpoint;
+import org.jtarget.spi.fabric.TpgLimit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,11 +58,12 @@ import org.slf4j.LoggerFactory;
  * thrown here leaves the pipeline (a failure closes this connection only).
  *
  * <p>Command numbering (§4.2.2): non-immediate PDUs are executed in CmdSN order; PDUs ahead of ExpCmdSN wait,
- * PDUs outside the window are dropped. MaxCmdSN = ExpCmdSN + {@value #WINDOW} - 1 - commands in flight, so an
- * initiator never has more than {@value #WINDOW} commands queued here.
+ * PDUs outside the window are dropped. MaxCmdSN = ExpCmdSN + window - 1 - commands in flight, so an
+ * initiator never has more than {@link TpgLimit#CMDSN_WINDOW} commands queued here. What a connection holds
+ * for its peer is bounded by {@link LoginGate} (in login) and {@link ConnectionBudget} (write and read data).
  */
 public final class IscsiConnection extends ChannelInboundHandlerAdapter {
-    /** Command window (§4.2.2.1). */
+    /** Command window (§4.2.2.1) by default; the TPG's {@link TpgLimit#CMDSN_WINDOW} applies. */
     static final int WINDOW = 128;
     /** Seconds without a PDU from the initiator before a NOP-In ping (or, in login, before giving up). */
     public static final int IDLE_SECONDS = 15;
@@ -87,6 +89,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private int inFlight;
     private int nextTtt = 1;
     private int idlePeriods;
+    private int window = WINDOW;
+    private final LoginGate loginGate;
+    private ConnectionBudget budget = new ConnectionBudget(Map.of());
 
     private SessionParameters parameters;
     private boolean discovery;
@@ -102,8 +107,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private final Map<Integer, IscsiPdu> waiting = new HashMap<>();
     /** CmdSNs ahead of ExpCmdSN that an ABORT TASK consumed (§11.5.1 b); skipped when ExpCmdSN reaches them. */
     private final Set<Integer> abortedCmdSns = new HashSet<>();
-    /** Unsolicited Data-Out of commands still in {@link #waiting}, by ITT, replayed when the command runs. */
-    private final Map<Integer, List<DataOut>> earlyData = new HashMap<>();
     private final Map<Integer, ByteBuf> textContinuations = new HashMap<>();
 
     /**
@@ -114,6 +117,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         this.fabric = fabric;
         this.settings = settings;
         this.localOverride = localOverride;
+        this.loginGate = new LoginGate(fabric.registry());
     }
 
     @Override
@@ -122,6 +126,26 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         local = localOverride != null ? localOverride
                 : ctx.channel().localAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
         login = new LoginNegotiator(fabric.core(), fabric.fabricName(), local, fabric.random(), LOG::info);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (!loginGate.admit(ctx, fabric.core().endpoints(fabric.fabricName(), local), this::close)) {
+            close();
+        }
+        ctx.fireChannelActive();
+    }
+
+    /** A peer that does not read (write buffer above its high water mark): stop reading it until it drains. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = ctx.channel().isWritable();
+        ctx.channel().config().setAutoRead(writable);
+        if (writable) {
+            idlePeriods = 0; // the peer reads: alive
+            submitDeferred(false);
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -229,6 +253,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             settings.dataDigest(parameters.dataDigest());
             settings.maxRecvDataSegmentLength(parameters.targetMaxRecvDataSegmentLength());
             login = null;
+            loginGate.end();
             LOG.info("{} session of {} from {} (TSIH {}): {}", discovery ? "discovery" : "normal", initiatorName,
                     ctx.channel().remoteAddress(), tsih, parameters);
         }
@@ -259,7 +284,18 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         identity = initiatorName + ",i,0x" + Long.toHexString(login.isid()) + "," + tpg.targetName() + ",t,"
                 + tpg.tag();
-        IscsiConnection old = fabric.registry().register(identity, this);
+        Map<String, String> limits = tpg.parameters();
+        window = TpgLimit.CMDSN_WINDOW.valueIn(limits);
+        budget = new ConnectionBudget(limits);
+        IscsiConnection[] replaced = new IscsiConnection[1];
+        String refusal = fabric.registry().register(identity, tpg.targetName(), initiatorName, this,
+                TpgLimit.MAX_SESSIONS.valueIn(limits), TpgLimit.MAX_SESSIONS_PER_INITIATOR.valueIn(limits), replaced);
+        if (refusal != null) { // §11.13.5: 0x0302 "insufficient session, connection, or other resources"
+            LOG.info("login of {} to {} refused: {}", initiatorName, tpg.targetName(), refusal);
+            identity = null;
+            return LoginStatus.OUT_OF_RESOURCES;
+        }
+        IscsiConnection old = replaced[0];
         if (old != null) { // §6.3.5 session reinstatement: the new login replaces the old session
             LOG.info("reinstating session {} (TSIH {} replaces {})", identity, tsih, old.tsih);
             old.terminate();
@@ -274,6 +310,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             LOG.warn("login of {} to {} failed in the core", initiatorName, tpg.targetName(), e);
             return LoginStatus.TARGET_ERROR;
         }
+    }
+
+    String targetName() {
+        return tpg == null ? null : tpg.targetName();
+    }
+
+    String initiatorName() {
+        return initiatorName;
     }
 
     boolean matches(long isid) {
@@ -313,6 +357,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             drainWaiting();
         } else if (serialGreater(cmdSn, expCmdSn) && !serialGreater(cmdSn, maxCmdSn())
                 && !waiting.containsKey(cmdSn) && !abortedCmdSns.contains(cmdSn)) {
+            if (pdu instanceof ScsiCommand c && !budget.reserve(ConnectionBudget.unsolicitedOf(c, parameters))) {
+                // MaxConnections=1: commands come in order; one held back must not pile up data behind it
+                LOG.info("{}: data queued out of CmdSN order: over {} bytes (expected: at most {}): closing",
+                        initiatorName, budget.unsolicitedHeld(), TpgLimit.MAX_UNSOLICITED_BYTES.key());
+                close();
+                return;
+            }
             waiting.put(cmdSn, (IscsiPdu) ReferenceCountUtil.retain(pdu));
         } else {
             LOG.debug("dropping {} with CmdSN {} outside [{}, {}]", pdu.opcode(), cmdSn, expCmdSn, maxCmdSn());
@@ -332,6 +383,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             expCmdSn++;
+            if (next instanceof ScsiCommand c) {
+                budget.release(ConnectionBudget.unsolicitedOf(c, parameters)); // execute() reserves it again
+            }
             try {
                 execute(next);
             } finally {
@@ -343,6 +397,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     /** Releases a queued PDU that will not run, with any Data-Out held for it. */
     private void dropQueued(IscsiPdu pdu) {
         if (pdu instanceof ScsiCommand c) {
+            budget.release(ConnectionBudget.unsolicitedOf(c, parameters));
             releaseEarlyData(c.itt(), false);
         }
         ReferenceCountUtil.release(pdu);
@@ -369,9 +424,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void execute(IscsiPdu pdu) {
         if (pdu instanceof ScsiCommand c) {
             onScsiCommand(c);
-            if (!earlyData.isEmpty()) {
-                releaseEarlyData(c.itt(), true);
-            }
+            releaseEarlyData(c.itt(), true);
         } else if (pdu instanceof NopOut n) {
             onNopOut(n);
         } else if (pdu instanceof TaskManagementRequest t) {
@@ -398,10 +451,37 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             reject(Reject.PROTOCOL_ERROR, command);
             return;
         }
+        int unsolicited = ConnectionBudget.unsolicitedOf(command, parameters);
+        if (!budget.reserve(unsolicited)) {
+            // SAM-5 5.3.1 TASK SET FULL: the initiator retries later (Linux lowers its queue depth); its
+            // immediate data goes with this PDU and any unsolicited Data-Out finds no task and is dropped.
+            send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.COMMAND_COMPLETED,
+                    ScsiStatus.TASK_SET_FULL.code(), command.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0,
+                    null));
+            flush();
+            return;
+        }
         IscsiTask task = new IscsiTask(this, command, parameters);
         tasks.put(task.itt(), task);
         if (task.countsAgainstWindow()) {
             inFlight++;
+        }
+        budget.started(task.itt(), unsolicited, ConnectionBudget.dataInOf(command));
+        if (!budget.defer(task, ctx.channel().isWritable())) {
+            submit(task);
+        }
+    }
+
+    /** Hands the deferred tasks that may run now to the core ({@code force}: all of them). */
+    private void submitDeferred(boolean force) {
+        if (!closed) {
+            budget.submitDeferred(ctx.channel(), force, this::submit);
+        }
+    }
+
+    private void submit(IscsiTask task) {
+        if (closed) {
+            return; // cleanUp() ends it
         }
         try {
             scsi.submit(task);
@@ -412,8 +492,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 if (task.countsAgainstWindow()) {
                     inFlight--;
                 }
+                budget.ended(task);
                 send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.TARGET_FAILURE,
-                        ScsiStatus.GOOD.code(), command.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0, null));
+                        ScsiStatus.GOOD.code(), task.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0, null));
             }
         }
     }
@@ -421,10 +502,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void onDataOut(DataOut pdu) {
         IscsiTask task = tasks.get(pdu.itt());
         if (task == null) {
-            if (queuedCommand(pdu.itt())) {
+            ScsiCommand queued = queuedCommand(pdu.itt());
+            if (queued != null) {
                 // Unsolicited data of a command still waiting for its CmdSN turn (§4.2.2.1 orders commands,
                 // not their data): keep it until the command runs, or the command would wait for it forever.
-                earlyData.computeIfAbsent(pdu.itt(), k -> new ArrayList<>(2)).add(ReferenceCountUtil.retain(pdu));
+                if (!budget.holdEarly(pdu, queued, parameters)) {
+                    reject(Reject.PROTOCOL_ERROR, pdu); // more than the command may bring (§13.14)
+                }
                 return;
             }
             LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
@@ -440,22 +524,18 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private boolean queuedCommand(int itt) {
+    private ScsiCommand queuedCommand(int itt) {
         for (IscsiPdu queued : waiting.values()) {
             if (queued instanceof ScsiCommand c && c.itt() == itt) {
-                return true;
+                return c;
             }
         }
-        return false;
+        return null;
     }
 
     /** Replays (or, for a command that did not become a task, drops) the Data-Out held for {@code itt}. */
     private void releaseEarlyData(int itt, boolean replay) {
-        List<DataOut> held = earlyData.remove(itt);
-        if (held == null) {
-            return;
-        }
-        for (DataOut d : held) {
+        for (DataOut d : budget.takeEarly(itt)) {
             try {
                 if (replay && !closed) {
                     onDataOut(d);
@@ -491,6 +571,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
             return;
         }
+        submitDeferred(true); // the core must know every task a TMF may name (SAM-5 7.1)
         int ref = request.refCmdSn();
         if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
                 && !serialGreater(expCmdSn, ref) && !serialGreater(ref, maxCmdSn())
@@ -688,7 +769,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     int maxCmdSn() {
-        return expCmdSn + WINDOW - 1 - inFlight;
+        return expCmdSn + window - 1 - inFlight;
     }
 
     int nextTargetTransferTag() {
@@ -705,6 +786,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (task.countsAgainstWindow()) {
                 inFlight--;
             }
+            budget.ended(task);
+            submitDeferred(false);
         }
     }
 
@@ -726,14 +809,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private void cleanUp() {
         closed = true;
+        loginGate.end();
+        budget.clear();
         List<IscsiTask> lost = new ArrayList<>(tasks.values());
         tasks.clear();
         lost.forEach(IscsiTask::connectionLost);
         waiting.values().forEach(ReferenceCountUtil::release);
         waiting.clear();
         abortedCmdSns.clear();
-        earlyData.values().forEach(held -> held.forEach(DataOut::release));
-        earlyData.clear();
         textContinuations.values().forEach(ByteBuf::release);
         textContinuations.clear();
         endScsiSession();

@@ -2,15 +2,20 @@ package org.jtarget.iscsi.internal.session;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import org.jtarget.spi.fabric.TpgLimit;
 
 /**
  * The sessions of one fabric instance, shared by all event loops: TSIH allocation (RFC 7143 §11.12.5, non-zero
- * and unique per target) and lookup by session identity (initiator name, ISID, target, TPG) for session
- * reinstatement (§6.3.5). Thread-safe.
+ * and unique per target), lookup by session identity (initiator name, ISID, target, TPG) for session
+ * reinstatement (§6.3.5), the session limits ({@link TpgLimit#MAX_SESSIONS},
+ * {@link TpgLimit#MAX_SESSIONS_PER_INITIATOR}) and the count of connections still in login per source address
+ * ({@link TpgLimit#MAX_LOGINS_PER_ADDRESS}). Thread-safe.
  */
 public final class SessionRegistry {
     private final ConcurrentMap<Integer, IscsiConnection> byTsih = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, IscsiConnection> byIdentity = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Integer> inLogin = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Long> refusedLogins = new ConcurrentHashMap<>();
     private int nextTsih = 1;
 
     /** Assigns a free TSIH in 1..65535 to {@code connection}. */
@@ -34,6 +39,71 @@ public final class SessionRegistry {
     /** Registers a session under its identity; returns the session it replaces (to be closed), or null. */
     IscsiConnection register(String identity, IscsiConnection connection) {
         return byIdentity.put(identity, connection);
+    }
+
+    /**
+     * Registers a normal session unless that would exceed {@code maxSessions} sessions of its target or
+     * {@code maxPerInitiator} of its initiator on that target. A session that replaces one of the same identity
+     * (§6.3.5 reinstatement) takes its place and is not counted twice.
+     *
+     * @return why it was refused ("field: value (expected: ...)"), or null when registered; the session it
+     *         replaces is then in {@code replaced[0]}
+     */
+    synchronized String register(String identity, String target, String initiator, IscsiConnection connection,
+                                 int maxSessions, int maxPerInitiator, IscsiConnection[] replaced) {
+        IscsiConnection old = byIdentity.get(identity);
+        if (old == null) {
+            int sessions = 0;
+            int mine = 0;
+            for (IscsiConnection c : byIdentity.values()) {
+                if (target.equals(c.targetName())) {
+                    sessions++;
+                    mine += initiator.equals(c.initiatorName()) ? 1 : 0;
+                }
+            }
+            if (sessions >= maxSessions) {
+                return "sessions of " + target + ": " + (sessions + 1) + " (expected: at most "
+                        + TpgLimit.MAX_SESSIONS.key() + " " + maxSessions + ")";
+            }
+            if (mine >= maxPerInitiator) {
+                return "sessions of " + initiator + " on " + target + ": " + (mine + 1) + " (expected: at most "
+                        + TpgLimit.MAX_SESSIONS_PER_INITIATOR.key() + " " + maxPerInitiator + ")";
+            }
+        }
+        byIdentity.put(identity, connection);
+        replaced[0] = old;
+        return null;
+    }
+
+    /**
+     * Counts a new connection from {@code address} that has not logged in yet, unless {@code limit} of them are
+     * in login already.
+     *
+     * @return the number of connections refused from that address so far when refused (1, 2, ...), or 0 when
+     *         counted (then {@link #loginEnded} must follow)
+     */
+    long loginStarted(String address, int limit) {
+        boolean[] counted = {false};
+        inLogin.compute(address, (a, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= limit) {
+                return n;
+            }
+            counted[0] = true;
+            return now + 1;
+        });
+        return counted[0] ? 0 : refusedLogins.merge(address, 1L, Long::sum);
+    }
+
+    void loginEnded(String address) {
+        if (inLogin.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1) == null) {
+            refusedLogins.remove(address); // the burst is over: count afresh (and keep no entry per address)
+        }
+    }
+
+    /** Connections from {@code address} in login now. */
+    public int inLogin(String address) {
+        return inLogin.getOrDefault(address, 0);
     }
 
     void remove(String identity, int tsih, IscsiConnection connection) {

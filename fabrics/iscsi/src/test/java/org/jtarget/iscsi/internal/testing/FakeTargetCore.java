@@ -43,6 +43,11 @@ public final class FakeTargetCore implements TargetCore {
     }
 
     @Override
+    public List<TpgEndpoint> endpoints(String fabric, InetSocketAddress local) {
+        return List.copyOf(tpgs);
+    }
+
+    @Override
     public Optional<TpgEndpoint> lookup(String fabric, String targetName, InetSocketAddress local) {
         return tpgs.stream().filter(t -> t.targetName().equals(targetName)).map(t -> (TpgEndpoint) t).findFirst();
     }

@@ -1,0 +1,87 @@
+package org.jtarget.iscsi.internal.session;
+
+import io.netty.channel.ChannelHandlerContext;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.jtarget.spi.fabric.TpgEndpoint;
+import org.jtarget.spi.fabric.TpgLimit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Admission of one connection until its login ends (event loop only): at most
+ * {@link TpgLimit#MAX_LOGINS_PER_ADDRESS} connections per source address may be in login at a time, and each has
+ * {@link TpgLimit#LOGIN_TIMEOUT} seconds from its arrival to reach the full feature phase (RFC 7143 §6.3 sets no
+ * bound; LIO's login_timeout is the model). Both act before the initiator names its target, so they come from
+ * the TPGs listening on the portal the connection reached: the smallest value any of them sets, the default
+ * when none does. Only connections in login are counted: established sessions are never affected.
+ */
+final class LoginGate {
+    private static final Logger LOG = LoggerFactory.getLogger(LoginGate.class);
+
+    private final SessionRegistry registry;
+    private String address;
+    private ScheduledFuture<?> timer;
+
+    LoginGate(SessionRegistry registry) {
+        this.registry = registry;
+    }
+
+    /**
+     * Counts a new connection; false when it must be closed at once (too many in login from its address).
+     * {@code onTimeout} runs on the event loop when the login outlives the timeout.
+     */
+    boolean admit(ChannelHandlerContext ctx, List<TpgEndpoint> portalTpgs, Runnable onTimeout) {
+        int max = smallest(portalTpgs, TpgLimit.MAX_LOGINS_PER_ADDRESS);
+        int timeout = smallest(portalTpgs, TpgLimit.LOGIN_TIMEOUT);
+        String from = host(ctx.channel().remoteAddress());
+        long refused = registry.loginStarted(from, max);
+        if (refused > 0) {
+            if (Long.bitCount(refused) == 1) { // 1, 2, 4, 8, ...: a flood leaves a few lines, not one per connection
+                LOG.info("connections in login from {}: more than {} (expected: at most {} {}): closed {} so far",
+                        from, max, TpgLimit.MAX_LOGINS_PER_ADDRESS.key(), max, refused);
+            }
+            return false;
+        }
+        address = from;
+        timer = ctx.executor().schedule(() -> {
+            if (address != null) {
+                LOG.info("login from {} not complete after {} s ({} {}): closing", from, timeout,
+                        TpgLimit.LOGIN_TIMEOUT.key(), timeout);
+                onTimeout.run();
+            }
+        }, timeout, TimeUnit.SECONDS);
+        return true;
+    }
+
+    /** The login ended (full feature phase reached, or the connection closed): no longer counted. Idempotent. */
+    void end() {
+        if (address != null) {
+            registry.loginEnded(address);
+            address = null;
+        }
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private static int smallest(List<TpgEndpoint> tpgs, TpgLimit limit) {
+        int value = Integer.MAX_VALUE;
+        for (TpgEndpoint t : tpgs) {
+            if (t.parameters().containsKey(limit.key())) {
+                value = Math.min(value, limit.valueIn(t.parameters()));
+            }
+        }
+        return value == Integer.MAX_VALUE ? limit.defaultValue() : value;
+    }
+
+    /** The source host (no port); non-IP channels (tests) share one key. */
+    private static String host(SocketAddress remote) {
+        return remote instanceof InetSocketAddress a && a.getAddress() != null ? a.getAddress().getHostAddress()
+                : String.valueOf(remote);
+    }
+}
