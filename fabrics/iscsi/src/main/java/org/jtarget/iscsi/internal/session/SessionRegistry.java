@@ -27,10 +27,6 @@ public final class SessionRegistry {
         throw new IllegalStateException("all 65535 TSIHs are in use");
     }
 
-    IscsiConnection byTsih(int tsih) {
-        return byTsih.get(tsih);
-    }
-
     /** Registers a session under its identity; returns the session it replaces (to be closed), or null. */
     IscsiConnection register(String identity, IscsiConnection connection) {
         return byIdentity.put(identity, connection);
