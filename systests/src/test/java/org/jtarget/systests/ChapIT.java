@@ -31,15 +31,7 @@ class ChapIT {
         jtarget = JtargetInstance.create("chap");
         jtarget.start();
         portal = "127.0.0.1:" + JtargetInstance.freePort();
-        jtarget.execOk("backstore:create chapdisk memory size=64M");
-        jtarget.execOk("target:create " + IQN);
-        jtarget.execOk("tpg:create " + IQN + " 1");
-        jtarget.execOk("lun:add " + IQN + " 1 0 chapdisk");
-        jtarget.execOk("tpg:set " + IQN + " 1 generate_node_acls false");
-        jtarget.execOk("tpg:set " + IQN + " 1 authentication chap");
-        jtarget.execOk("acl:add " + IQN + " 1 " + INITIATOR);
-        jtarget.execOk("acl:chap " + IQN + " 1 " + INITIATOR + " " + USER + " " + SECRET);
-        jtarget.execOk("portal:add " + IQN + " 1 " + portal); // last: it serves only once fully configured
+        jtarget.createChapTarget(IQN, "chapdisk", INITIATOR, USER, SECRET, portal);
     }
 
     @AfterAll

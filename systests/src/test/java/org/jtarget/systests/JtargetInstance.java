@@ -175,6 +175,24 @@ final class JtargetInstance implements AutoCloseable {
         return r.out();
     }
 
+    /**
+     * Configures a CHAP-only target: {@code iqn} with TPG 1, LUN 0 a new 64 MiB memory backstore
+     * {@code backstore}, no demo mode, one ACL for {@code initiator} with one-way CHAP, and last (so that it serves
+     * only once fully configured) the portal {@code portal}.
+     */
+    void createChapTarget(String iqn, String backstore, String initiator, String user, String secret,
+                          String portal) {
+        execOk("backstore:create " + backstore + " memory size=64M");
+        execOk("target:create " + iqn);
+        execOk("tpg:create " + iqn + " 1");
+        execOk("lun:add " + iqn + " 1 0 " + backstore);
+        execOk("tpg:set " + iqn + " 1 generate_node_acls false");
+        execOk("tpg:set " + iqn + " 1 authentication chap");
+        execOk("acl:add " + iqn + " 1 " + initiator);
+        execOk("acl:chap " + iqn + " 1 " + initiator + " " + user + " " + secret);
+        execOk("portal:add " + iqn + " 1 " + portal);
+    }
+
     String consoleTail() {
         try {
             List<String> lines = Files.readAllLines(dir.resolve("console.log"), StandardCharsets.UTF_8);

@@ -228,12 +228,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             loginStarted = true;
             expCmdSn = request.cmdSn();
             if (request.tsih() != 0) {
-                // Adding a connection to a session: MaxConnections=1 here. Drop what is left of the old session
-                // (ERL 0 recovery) and say it does not exist, so the initiator logs in afresh with TSIH 0.
-                IscsiConnection old = fabric.registry().byTsih(request.tsih());
-                if (old != null && old.matches(request.isid())) {
-                    old.terminate();
-                }
+                // A non-zero TSIH adds a connection to a session or reinstates one of its connections (§6.3.4,
+                // §11.12.5). With MaxConnections=1 and ErrorRecoveryLevel=0 there is neither: answer Session Does
+                // Not Exist, whatever the TSIH, so the initiator logs in afresh with TSIH 0. That login replaces
+                // the old session only once it has passed the security stage, and only for the same
+                // InitiatorName, ISID and TPG (session reinstatement, §6.3.5: enterFullFeaturePhase).
+                // Nothing about the session that TSIH names changes here: this peer is not authenticated yet,
+                // and TSIHs and ISIDs are easy to guess.
                 sendLoginResponse(request, new LoginReply(false, request.csg(), request.nsg(),
                         LoginStatus.SESSION_DOES_NOT_EXIST, List.of(), false));
                 return;
@@ -318,10 +319,6 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     String initiatorName() {
         return initiatorName;
-    }
-
-    boolean matches(long isid) {
-        return login == null && identity != null && identity.contains(",i,0x" + Long.toHexString(isid) + ",");
     }
 
     // ---- full feature phase ----

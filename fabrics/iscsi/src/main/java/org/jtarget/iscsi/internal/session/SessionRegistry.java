@@ -32,15 +32,6 @@ public final class SessionRegistry {
         throw new IllegalStateException("all 65535 TSIHs are in use");
     }
 
-    IscsiConnection byTsih(int tsih) {
-        return byTsih.get(tsih);
-    }
-
-    /** Registers a session under its identity; returns the session it replaces (to be closed), or null. */
-    IscsiConnection register(String identity, IscsiConnection connection) {
-        return byIdentity.put(identity, connection);
-    }
-
     /**
      * Registers a normal session unless that would exceed {@code maxSessions} sessions of its target or
      * {@code maxPerInitiator} of its initiator on that target. A session that replaces one of the same identity
