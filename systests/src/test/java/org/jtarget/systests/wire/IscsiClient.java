@@ -44,7 +44,15 @@ public final class IscsiClient implements AutoCloseable {
 
     /** Connects to {@code host:port}; reads wait at most {@code timeout}. */
     public static IscsiClient connect(String host, int port, Duration timeout) throws IOException {
+        return connect(host, port, timeout, 0);
+    }
+
+    /** Like {@link #connect(String, int, Duration)} with a fixed socket receive buffer (bytes; 0: the system's). */
+    public static IscsiClient connect(String host, int port, Duration timeout, int receiveBuffer) throws IOException {
         Socket socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer); // before connect: no window scaling beyond it
+        }
         socket.setTcpNoDelay(true);
         socket.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
         socket.setSoTimeout((int) timeout.toMillis());
@@ -282,19 +290,7 @@ public final class IscsiClient implements AutoCloseable {
      * immediate data up to 64 KiB, the rest on R2T). Returns status, sense and the data read.
      */
     public Result command(int lun, byte[] cdb, int readLength, byte[] write) throws IOException {
-        boolean writing = write != null && write.length > 0;
-        int edtl = writing ? write.length : readLength;
-        ByteBuffer b = bhs(0x01, 0x80 | (readLength > 0 ? 0x40 : 0) | (writing ? 0x20 : 0) | 1, 0);
-        b.putShort(8, (short) (lun < 256 ? lun : 0x4000 | lun)); // SAM LUN, peripheral or flat addressing
-        int tag = itt++;
-        b.putInt(16, tag);
-        b.putInt(20, edtl);
-        b.putInt(24, cmdSn++);
-        b.putInt(28, expStatSn);
-        b.position(32);
-        b.put(cdb, 0, Math.min(cdb.length, 16));
-        int immediate = writing ? Math.min(write.length, 65536) : 0;
-        send(b, writing ? java.util.Arrays.copyOf(write, immediate) : new byte[0]);
+        int tag = sendCommand(lun, cdb, readLength, write);
         java.io.ByteArrayOutputStream read = new java.io.ByteArrayOutputStream();
         while (true) {
             Pdu pdu = receive();
@@ -336,6 +332,31 @@ public final class IscsiClient implements AutoCloseable {
             send(b, java.util.Arrays.copyOfRange(write, offset + done, offset + done + chunk));
             done += chunk;
         }
+    }
+
+    /**
+     * Sends a SCSI command that reads {@code readLength} bytes (or none) without waiting for its answer, e.g. to
+     * play an initiator that stops reading its socket. Returns its ITT.
+     */
+    public int sendCommand(int lun, byte[] cdb, int readLength) throws IOException {
+        return sendCommand(lun, cdb, readLength, null);
+    }
+
+    private int sendCommand(int lun, byte[] cdb, int readLength, byte[] write) throws IOException {
+        boolean writing = write != null && write.length > 0;
+        int edtl = writing ? write.length : readLength;
+        ByteBuffer b = bhs(0x01, 0x80 | (readLength > 0 ? 0x40 : 0) | (writing ? 0x20 : 0) | 1, 0);
+        b.putShort(8, (short) (lun < 256 ? lun : 0x4000 | lun)); // SAM LUN, peripheral or flat addressing
+        int tag = itt++;
+        b.putInt(16, tag);
+        b.putInt(20, edtl);
+        b.putInt(24, cmdSn++);
+        b.putInt(28, expStatSn);
+        b.position(32);
+        b.put(cdb, 0, Math.min(cdb.length, 16));
+        int immediate = writing ? Math.min(write.length, 65536) : 0;
+        send(b, writing ? java.util.Arrays.copyOf(write, immediate) : new byte[0]);
+        return tag;
     }
 
     /**
