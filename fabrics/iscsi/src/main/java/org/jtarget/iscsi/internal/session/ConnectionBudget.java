@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.jtarget.iscsi.internal.pdu.DataOut;
+import org.jtarget.iscsi.internal.pdu.DataPdu;
+import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
 import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.spi.fabric.TpgLimit;
@@ -20,7 +22,8 @@ import org.jtarget.spi.fabric.TpgLimit;
  * <ul>
  * <li>{@link TpgLimit#MAX_UNSOLICITED_BYTES}: write data the initiator sends without being asked (immediate data
  * and unsolicited Data-Out, RFC 7143 §13.10-§13.14), reserved per command from its arrival (queued out of CmdSN
- * order or running) to its end, at the most it may bring: min(EDTL, FirstBurstLength);</li>
+ * order or running) to its end, at the most it may bring: min(EDTL, FirstBurstLength); and the data of any
+ * other PDU queued out of CmdSN order;</li>
  * <li>{@link TpgLimit#MAX_DATA_IN_BYTES}: read data of the commands handed to the core and not yet answered.
  * A command that would exceed it, or that arrives while the socket does not take more (Netty's write buffer
  * above its high water mark: the peer does not read), waits here, in order with those behind it, until answers
@@ -53,6 +56,17 @@ final class ConnectionBudget {
             return immediate;
         }
         return Math.max(immediate, Math.min(command.expectedDataLength(), p.firstBurstLength()));
+    }
+
+    /**
+     * What a PDU queued out of CmdSN order holds: a command's {@link #unsolicitedOf}, any other PDU's data
+     * segment (a NOP-Out's ping data, a Text Request's keys).
+     */
+    static int queuedOf(IscsiPdu pdu, SessionParameters p) {
+        if (pdu instanceof ScsiCommand c) {
+            return unsolicitedOf(c, p);
+        }
+        return pdu instanceof DataPdu d ? d.data().readableBytes() : 0;
     }
 
     /** The read data {@code command} may bring back. */
@@ -102,7 +116,8 @@ final class ConnectionBudget {
         submitting = true;
         try {
             IscsiTask next;
-            while (channel.isOpen() && (next = deferred.peek()) != null && (force || mayRun(next, channel.isWritable()))) {
+            while (channel.isOpen() && (next = deferred.peek()) != null
+                    && (force || mayRun(next, channel.isWritable()))) {
                 deferred.poll();
                 submitted(next);
                 submit.accept(next);

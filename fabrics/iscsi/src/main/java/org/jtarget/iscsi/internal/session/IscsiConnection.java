@@ -354,7 +354,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             drainWaiting();
         } else if (serialGreater(cmdSn, expCmdSn) && !serialGreater(cmdSn, maxCmdSn())
                 && !waiting.containsKey(cmdSn) && !abortedCmdSns.contains(cmdSn)) {
-            if (pdu instanceof ScsiCommand c && !budget.reserve(ConnectionBudget.unsolicitedOf(c, parameters))) {
+            if (!budget.reserve(ConnectionBudget.queuedOf(pdu, parameters))) {
                 // MaxConnections=1: commands come in order; one held back must not pile up data behind it
                 LOG.info("{}: data queued out of CmdSN order: over {} bytes (expected: at most {}): closing",
                         initiatorName, budget.unsolicitedHeld(), TpgLimit.MAX_UNSOLICITED_BYTES.key());
@@ -380,9 +380,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             expCmdSn++;
-            if (next instanceof ScsiCommand c) {
-                budget.release(ConnectionBudget.unsolicitedOf(c, parameters)); // execute() reserves it again
-            }
+            budget.release(ConnectionBudget.queuedOf(next, parameters)); // a command reserves it again
             try {
                 execute(next);
             } finally {
@@ -393,8 +391,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     /** Releases a queued PDU that will not run, with any Data-Out held for it. */
     private void dropQueued(IscsiPdu pdu) {
+        if (pdu != null) {
+            budget.release(ConnectionBudget.queuedOf(pdu, parameters));
+        }
         if (pdu instanceof ScsiCommand c) {
-            budget.release(ConnectionBudget.unsolicitedOf(c, parameters));
             releaseEarlyData(c.itt(), false);
         }
         ReferenceCountUtil.release(pdu);

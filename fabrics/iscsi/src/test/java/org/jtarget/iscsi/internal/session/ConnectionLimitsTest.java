@@ -19,6 +19,7 @@ import org.jtarget.iscsi.internal.pdu.DataOut;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.LoginRequest;
 import org.jtarget.iscsi.internal.pdu.LoginResponse;
+import org.jtarget.iscsi.internal.pdu.NopOut;
 import org.jtarget.iscsi.internal.pdu.Reject;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
 import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
@@ -218,6 +219,20 @@ class ConnectionLimitsTest {
         assertTrue(i.target.isOpen(), "64 KiB queued: within the budget");
         i.send(command(i, rw10(0x2a, 128, 64), false, true, 32768, Unpooled.wrappedBuffer(new byte[1024]), true));
         assertFalse(i.target.isOpen(), "beyond max_unsolicited_bytes while out of order: closed");
+    }
+
+    @Test
+    void pingDataQueuedOutOfOrderCountsAgainstTheBudget() {
+        limit(TpgLimit.MAX_UNSOLICITED_BYTES, 65536);
+        TestInitiator i = connect();
+        i.loginNormal(TARGET, "MaxRecvDataSegmentLength=65536");
+        i.cmdSn++; // CmdSN held back
+        i.send(new NopOut(false, 0, i.nextItt(), IscsiPdu.RESERVED_TAG, i.cmdSn++, i.expStatSn,
+                Unpooled.wrappedBuffer(new byte[40000])));
+        assertTrue(i.target.isOpen());
+        i.send(new NopOut(false, 0, i.nextItt(), IscsiPdu.RESERVED_TAG, i.cmdSn++, i.expStatSn,
+                Unpooled.wrappedBuffer(new byte[40000])));
+        assertFalse(i.target.isOpen(), "80000 bytes of pings queued out of order: beyond max_unsolicited_bytes");
     }
 
     @Test
