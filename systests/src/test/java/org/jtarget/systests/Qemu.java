@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 final class Qemu {
     static final String INITIATOR = "iqn.2026-11.org.jtarget:systests-qemu";
     /** What qemu-io prints for each write that completed with GOOD status. */
+    private static final List<String> WRITEBACK = List.of("-t", "writeback");
     private static final Pattern WROTE = Pattern.compile("(?m)^wrote (\\d+)/\\d+ bytes at offset (\\d+)$");
 
     private Qemu() {
@@ -39,7 +40,18 @@ final class Qemu {
 
     /** Like {@link #io} but returns what happened, failed commands included (the test fails only on a timeout). */
     static Cmd.Result run(Duration timeout, String portal, String iqn, int lun, String... commands) {
-        return Cmd.run(timeout, argv(portal, iqn, lun, commands).toArray(String[]::new));
+        return Cmd.run(timeout, argv(List.of(), portal, iqn, lun, commands).toArray(String[]::new));
+    }
+
+    /**
+     * Like {@link #run} with writes that stay in the target's cache: {@code -t writeback} (qemu-io's default,
+     * writethrough, sets FUA on every write) and {@code cache.no-flush=on} (no SYNCHRONIZE CACHE, not even
+     * the one qemu sends when it closes the image).
+     */
+    static Cmd.Result runWithoutFlush(Duration timeout, String portal, String iqn, int lun, String... commands) {
+        List<String> argv = argv(WRITEBACK, portal, iqn, lun, commands);
+        argv.set(argv.size() - 1, argv.get(argv.size() - 1) + ",cache.no-flush=on");
+        return Cmd.run(timeout, argv.toArray(String[]::new));
     }
 
     /**
@@ -47,8 +59,21 @@ final class Qemu {
      * that what it printed before it was killed is there: each completed command's line.
      */
     static Process start(Path out, String portal, String iqn, int lun, String... commands) throws IOException {
+        return start(out, List.of(), portal, iqn, lun, commands);
+    }
+
+    /**
+     * {@link #start} with {@code -t writeback}: a plain write is WRITE with FUA=0 (qemu-io's default,
+     * writethrough, sets FUA on every write), {@code write -f} sets FUA, {@code flush} sends SYNCHRONIZE CACHE.
+     */
+    static Process startWriteback(Path out, String portal, String iqn, int lun, String... commands) throws IOException {
+        return start(out, WRITEBACK, portal, iqn, lun, commands);
+    }
+
+    private static Process start(Path out, List<String> options, String portal, String iqn, int lun, String... commands)
+            throws IOException {
         List<String> argv = new ArrayList<>(List.of("stdbuf", "-oL", "-eL"));
-        argv.addAll(argv(portal, iqn, lun, commands));
+        argv.addAll(argv(options, portal, iqn, lun, commands));
         return new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
@@ -82,8 +107,10 @@ final class Qemu {
         }
     }
 
-    private static List<String> argv(String portal, String iqn, int lun, String... commands) {
-        List<String> argv = new ArrayList<>(List.of("qemu-io", "--image-opts"));
+    private static List<String> argv(List<String> options, String portal, String iqn, int lun, String... commands) {
+        List<String> argv = new ArrayList<>(List.of("qemu-io"));
+        argv.addAll(options);
+        argv.add("--image-opts");
         for (String c : commands) {
             argv.add("-c");
             argv.add(c);
