@@ -20,7 +20,7 @@ import org.jtarget.scsi.SenseReason;
  *   <li>ENOSPC, EDQUOT on a write, flush or unmap: DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT
  *       (27h/07h). A file LU is thin (its file is sparse), and SBC-4 4.7.3.6 says a thin LU that cannot
  *       allocate space for a write terminates it with this sense; the memory backstore answers the same.
- *       Initiators know it (Linux sd, qemu: ENOSPC; VMware pauses the VM) and do not retry it blindly.
+ *       Initiators know it (qemu: ENOSPC; VMware pauses the VM) and do not retry it blindly.
  *       LIO's fileio answers LOGICAL UNIT COMMUNICATION FAILURE for every failed write instead
  *       (target_core_file.c fd_execute_rw_buffered), which initiators retry while the disk stays full.</li>
  *   <li>EIO on a read: MEDIUM ERROR, UNRECOVERED READ ERROR (03h/11h/00h, SPC-4 annex D); on a write,
