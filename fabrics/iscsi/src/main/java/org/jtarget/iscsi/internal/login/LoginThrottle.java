@@ -3,6 +3,7 @@ package org.jtarget.iscsi.internal.login;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -135,7 +136,7 @@ public final class LoginThrottle {
         byte[] bytes = address.getAddress();
         if (address instanceof Inet6Address) {
             Arrays.fill(bytes, 8, 16, (byte) 0);
-            return "v6 " + java.util.HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
+            return "v6 " + HexFormat.of().formatHex(bytes, 0, 8) + "::/64";
         }
         return address.getHostAddress();
     }

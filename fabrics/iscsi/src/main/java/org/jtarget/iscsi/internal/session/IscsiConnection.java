@@ -11,13 +11,13 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
 import org.jtarget.iscsi.internal.login.LoginNegotiator;
@@ -171,8 +171,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                     + " stalled for " + IDLE_SECONDS + " s: closing");
             close();
         } else if (++idlePeriods >= IDLE_PERIODS_BEFORE_CLOSE) {
-            LOG.info("{} sent nothing for {} s and did not answer NOP-In pings: closing", NetworkText.quote(initiatorName),
-                    IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
+            LOG.info("{} sent nothing for {} s and did not answer NOP-In pings: closing",
+                    NetworkText.quote(initiatorName), IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
             close();
         } else {
             send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn, maxCmdSn(), null));
@@ -637,7 +637,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             close(); // nothing to reject into during login (§6.3): drop the connection
             return;
         }
-        LOG.info("malformed PDU from {}: {}", NetworkText.quote(initiatorName), NetworkText.escape(bad.message()));
+        LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), NetworkText.escape(bad.message()));
         send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn, maxCmdSn(), 0, bad.data().retainedSlice()));
         if (!bad.fatal() && bad.rejectReason() == Reject.DATA_DIGEST_ERROR
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
