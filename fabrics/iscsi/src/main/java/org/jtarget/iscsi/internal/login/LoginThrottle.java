@@ -11,11 +11,15 @@ import java.util.function.LongSupplier;
 
 /**
  * Slows down guessing of CHAP secrets and initiator names (RFC 7143 §9.2.1: CHAP over an unencrypted
- * channel is open to dictionary attacks). Failed authentications are counted per initiator name and per
- * source address (per /64 for IPv6, which a single host usually owns whole). After {@value #FREE_FAILURES}
- * failures a key is blocked for 1 s, doubling with each further failure up to {@link #MAX_BLOCK_NANOS};
- * while either key of an attempt is blocked its authentication fails whatever it proves, so a guess made
- * then tests nothing. A failure made while blocked does not lengthen the block. A key is forgotten
+ * channel is open to dictionary attacks). Failed authentications are counted per source address (per /64 for
+ * IPv6, which a single host usually owns whole), per initiator name at that address, and per initiator name
+ * from anywhere. After {@value #FREE_FAILURES} failures a key is blocked for 1 s, doubling with each further
+ * failure up to {@link #MAX_BLOCK_NANOS}. While the address, or the name at that address, is blocked, an
+ * attempt from there fails whatever it proves, so a guess made then tests nothing. The name alone never
+ * blocks: otherwise any peer could lock a legitimate initiator out by failing logins in its name from
+ * elsewhere (nothing about one initiator may change because of another peer's unauthenticated input); a
+ * name guessed from many addresses gets its failures answered late instead ({@link #responseDelayNanos}).
+ * A failure made while blocked does not lengthen the block. A key is forgotten
  * {@link #FORGET_NANOS} after its last failure, or when it proves a CHAP secret; at most
  * {@value #MAX_ENTRIES} keys are kept (the least recently used go first). Thread-safe: one instance
  * serves every event loop of a fabric; nothing here blocks.
@@ -59,7 +63,7 @@ public final class LoginThrottle {
         long now = clock.getAsLong();
         for (String key : keys(initiator, address)) {
             Entry e = live(key, now);
-            if (e != null && e.blockedAt(now)) {
+            if (e != null && e.blockedAt(now) && !key.startsWith(NAME)) {
                 return true;
             }
         }
@@ -125,10 +129,14 @@ public final class LoginThrottle {
         return e;
     }
 
+    /** Key prefix of the name-only key: it delays answers but never blocks. */
+    private static final String NAME = "initiator ";
+
     private static String[] keys(String initiator, InetAddress address) {
         String a = address == null ? null : "address " + prefix(address);
-        String i = initiator == null ? null : "initiator " + initiator;
-        return Arrays.stream(new String[] {i, a}).filter(k -> k != null).toArray(String[]::new);
+        String i = initiator == null ? null : NAME + initiator;
+        String pair = a == null || i == null ? null : "at " + a + " " + i;
+        return Arrays.stream(new String[] {i, a, pair}).filter(k -> k != null).toArray(String[]::new);
     }
 
     /** IPv4: the address; IPv6: its /64 (the rest is the host's own choice, RFC 4291 §2.5.1). */

@@ -65,10 +65,19 @@ class LoginThrottleTest {
     void onlyTheFailingNameAndAddressAreBlocked() {
         fail(LoginThrottle.FREE_FAILURES + 1, X, a);
         assertTrue(throttle.blocked(X, a));
-        assertTrue(throttle.blocked(X, b), "the name, from anywhere");
         assertTrue(throttle.blocked(Y, a), "the address, whatever name it claims");
         assertFalse(throttle.blocked(Y, b), "other initiators elsewhere are untouched");
         assertFalse(throttle.blocked(null, null));
+    }
+
+    @Test
+    void failuresInAnInitiatorsNameFromElsewhereNeverLockItOut() {
+        // Another peer failing in X's name (from b) must not keep X, at its own address a, from logging in.
+        fail(3 * LoginThrottle.FREE_FAILURES, X, b);
+        assertTrue(throttle.blocked(X, b), "the failing address is blocked");
+        assertFalse(throttle.blocked(X, a), "the name alone never blocks");
+        assertTrue(throttle.responseDelayNanos(X, a) > 0, "but failures in that name are answered late");
+        assertEquals(0, throttle.responseDelayNanos(Y, a));
     }
 
     @Test

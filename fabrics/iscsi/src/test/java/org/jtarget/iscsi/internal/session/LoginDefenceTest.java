@@ -124,7 +124,9 @@ class LoginDefenceTest {
     }
 
     @Test
-    void aGuessedOutInitiatorIsRefusedEvenWithTheRightSecretAndNobodyElseIs() {
+    void guessesInAnInitiatorsNameAreAnsweredLateButNeverLockItOutNorTouchOthers() {
+        // EmbeddedChannel has no IP address: only the name is counted here (blocking by address and by name at
+        // an address: LoginThrottleTest). Guesses in X's name from elsewhere must not lock X out.
         TestInitiator established = connect();
         assertEquals(LoginStatus.SUCCESS, chap(established, Y, "y", Y_SECRET));
         LoginResponse op = established.login(true, 1, 3);
@@ -134,21 +136,17 @@ class LoginDefenceTest {
         for (int i = 0; i <= LoginThrottle.FREE_FAILURES; i++) {
             assertEquals(LoginStatus.AUTHENTICATION_FAILURE, chap(connect(), X, "x", "guess-number-" + i));
         }
-        TestInitiator late = connect();
-        assertEquals(LoginStatus.AUTHENTICATION_FAILURE, chap(late, X, "x", X_SECRET),
-                "blocked: the right secret fails like a wrong one");
-        assertTrue(heldBack, "and its answer waits like that of a wrong one");
-        assertTrue(joinedLog().contains("refused: repeated failures"), joinedLog());
+        heldBack = false;
+        assertEquals(LoginStatus.AUTHENTICATION_FAILURE, chap(connect(), X, "x", "guess-number-late"));
+        assertTrue(heldBack, "a failure in a guessed-at name is answered late");
 
+        assertEquals(LoginStatus.SUCCESS, chap(connect(), X, "x", X_SECRET), "the right secret still works at once");
         assertEquals(LoginStatus.SUCCESS, chap(connect(), Y, "y", Y_SECRET), "another initiator logs in");
         established.send(new NopOut(true, 0, 0x99, IscsiPdu.RESERVED_TAG, established.cmdSn, established.expStatSn,
                 Unpooled.copiedBuffer("still here", StandardCharsets.US_ASCII)));
         NopIn pong = established.receive(NopIn.class);
         assertEquals(0x99, pong.itt(), "the established session goes on");
         pong.release();
-
-        now += TimeUnit.SECONDS.toNanos(1);
-        assertEquals(LoginStatus.SUCCESS, chap(connect(), X, "x", X_SECRET), "after the block the secret works");
     }
 
     @Test
