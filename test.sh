@@ -24,6 +24,8 @@ install_missing() {
   # the iscsi block driver is a loadable module from qemu-block-extra
   if ! { command -v qemu-img >/dev/null && qemu-img --help 2>/dev/null | grep -qw iscsi; }; then pkgs+=(qemu-block-extra); fi
   command -v tgtd >/dev/null || pkgs+=(tgt)
+  # FaultsIT/DurabilityIT (as root): ext4 on a loop device, e2fsck and debugfs on a copy of it
+  command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || pkgs+=(e2fsprogs)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }

@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class ConfigStore implements TargetServiceListener {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigStore.class);
     static final String FILE = "jtarget.json";
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
     /** Changes closer together than this are saved once. */
     static final long DEBOUNCE_MILLIS = 200;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
@@ -150,6 +154,7 @@ public final class ConfigStore implements TargetServiceListener {
             LOG.info("No {}: creating the first-start configuration", file);
             return Defaults.firstStart(portal);
         }
+        ownerOnly(file);
         try {
             ConfigFile.Loaded loaded = ConfigFile.read(file);
             loaded.problems().forEach(p -> LOG.warn("Configuration {}: {}", file, p));
@@ -178,6 +183,28 @@ public final class ConfigStore implements TargetServiceListener {
                     + " an empty configuration. Stop jtarget, fix that file and move it back to {} to restore it.",
                     file, e.getMessage(), aside, file.getFileName());
             return null;
+        }
+    }
+
+    /**
+     * The file holds CHAP secrets: a copy made by hand (cp, an editor, a backup restore) may be readable by
+     * others; make it owner-only (0600) as every file jtarget writes is, and say so. Copies of it inherit that.
+     */
+    static void ownerOnly(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return; // read as it is: the error says what it is
+        }
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
+            if (!mode.equals(OWNER_ONLY)) {
+                Files.setPosixFilePermissions(file, OWNER_ONLY);
+                LOG.warn("{} was mode {}; it holds CHAP secrets, so it is now {} (owner only)", file,
+                        PosixFilePermissions.toString(mode), PosixFilePermissions.toString(OWNER_ONLY));
+            }
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: nothing to tighten
+        } catch (IOException e) {
+            LOG.warn("Cannot make {} owner-only (it holds CHAP secrets): {}", file, e.toString());
         }
     }
 

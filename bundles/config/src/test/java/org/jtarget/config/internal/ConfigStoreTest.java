@@ -270,6 +270,23 @@ class ConfigStoreTest {
     }
 
     @Test
+    void aFileWrittenByHandForOthersToReadBecomesOwnerOnlyAndSoDoItsCopies() throws Exception {
+        Files.createDirectories(file().getParent());
+        Files.writeString(file(), "{\"version\": 1, \"backstores\": [ {\"name\": \"broken\"} ]}");
+        Files.setPosixFilePermissions(file(), PosixFilePermissions.fromString("rw-r--r--"));
+        FakeTargetService service = new FakeTargetService();
+        ConfigStore store = new ConfigStore(service, home, null);
+        store.activate();
+        store.awaitIdle();
+        for (Path p : conf()) {
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p)),
+                    p + ": secrets live only in owner-only files");
+        }
+        assertEquals(2, conf().size(), "the file and its before-restore copy");
+        store.deactivate();
+    }
+
+    @Test
     void aFileThatCannotBeCopiedAsideIsNeverOverwritten() throws Exception {
         Files.createDirectories(file());  // a folder where the file should be: unreadable and uncopyable
         Files.writeString(file().resolve("keep"), "data");

@@ -1,6 +1,5 @@
 package org.jtarget.shell.internal;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.annotations.GogoCommand;
@@ -19,12 +18,6 @@ import org.osgi.service.component.annotations.Reference;
 @Component(service = AclCommands.class)
 @GogoCommand(scope = "acl", function = {"add", "remove", "list", "chap", "nochap"})
 public final class AclCommands {
-    /**
-     * RFC 7143 §9.2.1: a secret shorter than 96 bits is only allowed under IPsec encryption, which jtarget
-     * cannot verify; initiators (e.g. Microsoft's) refuse shorter ones too.
-     */
-    static final int MIN_SECRET_BYTES = 12;
-
     private final TargetService service;
 
     @Activate
@@ -64,7 +57,7 @@ public final class AclCommands {
     public void chap(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
                      @Descriptor("INITIATOR: initiator name") String initiator,
                      @Descriptor("USER: CHAP user name the initiator sends") String user,
-                     @Descriptor("SECRET: CHAP secret the initiator proves, at least 12 characters") String secret) {
+                     @Descriptor("SECRET: CHAP secret the initiator proves, 12 to 255 bytes (12 to 16 for Windows initiators)") String secret) {
         setChap(target, tag, initiator, chap(user, secret, null, null));
     }
 
@@ -73,9 +66,9 @@ public final class AclCommands {
     public void chap(@Descriptor("TARGET: target name") String target, @Descriptor("TAG: TPG tag, 1..65535") String tag,
                      @Descriptor("INITIATOR: initiator name") String initiator,
                      @Descriptor("USER: CHAP user name the initiator sends") String user,
-                     @Descriptor("SECRET: CHAP secret the initiator proves, at least 12 characters") String secret,
+                     @Descriptor("SECRET: CHAP secret the initiator proves, 12 to 255 bytes (12 to 16 for Windows initiators)") String secret,
                      @Descriptor("MUTUAL_USER: user name the target answers with") String mutualUser,
-                     @Descriptor("MUTUAL_SECRET: secret the target proves, at least 12 characters, not SECRET") String mutualSecret) {
+                     @Descriptor("MUTUAL_SECRET: secret the target proves, 12 to 255 bytes, not the same as SECRET") String mutualSecret) {
         setChap(target, tag, initiator, chap(user, secret, mutualUser, mutualSecret));
     }
 
@@ -94,26 +87,14 @@ public final class AclCommands {
                 + " on TPG " + t + " of " + target + " (user " + chap.user() + ")");
     }
 
+    /** Credentials checked by {@link ChapCredentials#problem()}: the refusal says why, never with the secret. */
     static ChapCredentials chap(String user, String secret, String mutualUser, String mutualSecret) {
-        checkSecret("CHAP secret", secret);
-        if (mutualUser != null) {
-            checkSecret("mutual CHAP secret", mutualSecret);
-            if (mutualSecret.equals(secret)) {
-                // RFC 7143 §9.2.1: the two directions must not share a secret
-                throw new CommandFailure("mutual CHAP secret: same as the initiator's secret (expected a different one)");
-            }
+        ChapCredentials chap = new ChapCredentials(user, secret, mutualUser, mutualSecret);
+        String problem = chap.problem();
+        if (problem != null) {
+            throw new CommandFailure(problem);
         }
-        if (user.isEmpty() || (mutualUser != null && mutualUser.isEmpty())) {
-            throw new CommandFailure("CHAP user: empty (expected a name)");
-        }
-        return new ChapCredentials(user, secret, mutualUser, mutualSecret);
-    }
-
-    private static void checkSecret(String what, String secret) {
-        int length = secret.getBytes(StandardCharsets.UTF_8).length;
-        if (length < MIN_SECRET_BYTES) {
-            throw new CommandFailure(what + ": " + length + " bytes (expected at least " + MIN_SECRET_BYTES + ")");
-        }
+        return chap;
     }
 
     /** How an ACL authenticates, without its secrets. */

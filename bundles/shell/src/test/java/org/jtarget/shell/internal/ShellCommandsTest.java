@@ -242,9 +242,11 @@ class ShellCommandsTest {
                 refused("tpg:set " + IQN + " 1 max_sessions 0"));
         assertEquals("max_data_in_bytes: lots (expected: bytes, an integer from 65536 to 1073741824, K/M/G suffix"
                 + " allowed)", refused("tpg:set " + IQN + " 1 max_data_in_bytes lots"));
-        assertEquals("CHAP secret: 5 bytes (expected at least 12)",
+        assertEquals("CHAP secret: 5 bytes (expected 12 to 255)",
                 refused("acl:chap " + IQN + " 1 " + INITIATOR + " alice short"));
-        assertEquals("mutual CHAP secret: same as the initiator's secret (expected a different one)",
+        assertEquals("CHAP secret: 256 bytes (expected 12 to 255)",
+                refused("acl:chap " + IQN + " 1 " + INITIATOR + " alice " + "x".repeat(256)));
+        assertEquals("mutual CHAP secret: same as the CHAP secret (expected a different one, RFC 7143 §9.2.1)",
                 refused("acl:chap " + IQN + " 1 " + INITIATOR + " alice alice-secret-1 tgt alice-secret-1"));
         assertEquals("no such TPG: 9 of " + IQN, refused("acl:list " + IQN + " 9"));
         assertTrue(service.backstores().stream().noneMatch(b -> b.name().equals("m") || b.name().equals("f")));
@@ -267,7 +269,9 @@ class ShellCommandsTest {
         assertInstanceOf(IllegalArgumentException.class, r.failure());
         assertTrue(r.failure().getMessage().startsWith("Cannot coerce"), r.failure().getMessage());
         assertNotNull(shell.run("tpg:create " + IQN).failure());
-        assertNotNull(shell.run("acl:chap " + IQN + " 1 " + INITIATOR + " alice alice-secret-1 tgt").failure());
+        Throwable chap = shell.run("acl:chap " + IQN + " 1 " + INITIATOR + " alice alice-secret-1 tgt").failure();
+        assertNotNull(chap);
+        assertFalse(String.valueOf(chap.getMessage()).contains("alice-secret-1"), chap.getMessage());
     }
 
     @Test

@@ -54,6 +54,7 @@ final class FileBackstore implements Backstore {
     private final NativeFiles nativeFiles;
     private final Encryption encryption;
     private final Object forceLock = new Object();
+    private final FailureLog failureLog = new FailureLog();
     private volatile FileChannel channel;
     /** A force queued on the sync pool that has not started yet; new flushes join it. Guarded by forceLock. */
     private CompletableFuture<Void> queuedForce;
@@ -126,7 +127,7 @@ final class FileBackstore implements Backstore {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(internalFailure(e)); // e.g. a destination that cannot grow
         } catch (IOException e) {
-            return CompletableFuture.failedFuture(ioFailure(SenseReason.UNRECOVERED_READ_ERROR, "read", lba, e));
+            return CompletableFuture.failedFuture(ioFailure(IoFailures.Op.READ, lba, e));
         }
     }
 
@@ -152,7 +153,7 @@ final class FileBackstore implements Backstore {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(internalFailure(e));
         } catch (IOException e) {
-            return CompletableFuture.failedFuture(ioFailure(SenseReason.WRITE_ERROR, "write", lba, e));
+            return CompletableFuture.failedFuture(ioFailure(IoFailures.Op.WRITE, lba, e));
         }
         // FUA (SBC-3 5.39): durable before completion. Without the write cache every write is FUA.
         return fua || !writeCache ? force() : DONE;
@@ -278,7 +279,14 @@ final class FileBackstore implements Backstore {
                     channel.force(false);
                     result.complete(null);
                 } catch (IOException e) {
-                    result.completeExceptionally(ioFailure(SenseReason.WRITE_ERROR, "flush", -1, e));
+                    result.completeExceptionally(ioFailure(IoFailures.Op.FLUSH, -1, e));
+                } catch (RuntimeException | Error e) {
+                    // whatever happens, the commands waiting on this force complete (no hung command)
+                    result.completeExceptionally(new BackstoreException(SenseReason.INTERNAL_TARGET_FAILURE,
+                            "backstore " + name + ": flush failed: " + e, e));
+                    if (e instanceof Error error) {
+                        throw error;
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -329,14 +337,21 @@ final class FileBackstore implements Backstore {
         return new BackstoreException(SenseReason.INTERNAL_TARGET_FAILURE, "backstore " + name + ": " + e, e);
     }
 
-    private BackstoreException ioFailure(SenseReason reason, String op, long lba, IOException e) {
+    /** The sense of a failed file operation ({@link IoFailures}); logged at WARN once per reason and 10 s. */
+    private BackstoreException ioFailure(IoFailures.Op op, long lba, IOException e) {
         if (e instanceof ClosedByInterruptException) {
             // An interrupt closes a FileChannel for every thread; reopen it so that only this command fails.
             reopen();
-            reason = SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE;
         }
-        LOG.warn("backstore {}: {} at lba {} of {} failed: {}", name, op, lba, path, e.toString());
-        return new BackstoreException(reason, "backstore " + name + ": " + op + " failed: " + e.getMessage(), e);
+        SenseReason reason = IoFailures.reason(op, e);
+        String what = op.name().toLowerCase(java.util.Locale.ROOT);
+        if (failureLog.shouldWarn(reason)) {
+            LOG.warn("backstore {}: {} at lba {} of {} failed: {} -> {} (same failures in the next 10 s at DEBUG)",
+                    name, what, lba, path, e.toString(), reason);
+        } else {
+            LOG.debug("backstore {}: {} at lba {} of {} failed: {} -> {}", name, what, lba, path, e.toString(), reason);
+        }
+        return new BackstoreException(reason, "backstore " + name + ": " + what + " failed: " + e.getMessage(), e);
     }
 
     private synchronized void reopen() {
@@ -368,7 +383,7 @@ final class FileBackstore implements Backstore {
             } catch (BackstoreException e) {
                 return CompletableFuture.failedFuture(e);
             } catch (IOException e) {
-                return CompletableFuture.failedFuture(ioFailure(SenseReason.WRITE_ERROR, "unmap", lba, e));
+                return CompletableFuture.failedFuture(ioFailure(IoFailures.Op.UNMAP, lba, e));
             }
         }
 
@@ -395,6 +410,23 @@ final class FileBackstore implements Backstore {
                 LOG.debug("backstore {}: extent at lba {}: {}", name, lba, e.toString());
                 return remaining; // cannot tell: report mapped, as the SPI allows
             }
+        }
+    }
+
+    /** A full disk fails every write: one WARN per sense reason every 10 s, the rest at DEBUG. */
+    private static final class FailureLog {
+        private static final long QUIET_NANOS = 10_000_000_000L;
+        private SenseReason last;
+        private long lastWarn;
+
+        synchronized boolean shouldWarn(SenseReason reason) {
+            long now = System.nanoTime();
+            if (reason != last || now - lastWarn >= QUIET_NANOS) {
+                last = reason;
+                lastWarn = now;
+                return true;
+            }
+            return false;
         }
     }
 }

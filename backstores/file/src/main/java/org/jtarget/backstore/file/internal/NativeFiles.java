@@ -35,6 +35,8 @@ final class NativeFiles {
         int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
 
         long lseek(int fd, long offset, int whence) throws LastErrorException;
+
+        String strerror(int errnum);
     }
 
     /** Bound once per bundle class loader, on first use. */
@@ -48,6 +50,19 @@ final class NativeFiles {
     private NativeFiles(LibC libc, Path path) {
         this.libc = libc;
         this.path = path;
+    }
+
+    /**
+     * This process's text for {@code errno} (what Java puts in an IOException's message), or null without
+     * JNA or off Linux. Never throws.
+     */
+    static String strerror(int errno) {
+        try {
+            LibC libc = Binding.LIBC;
+            return libc == null ? null : libc.strerror(errno);
+        } catch (LinkageError | RuntimeException e) {
+            return null; // JNA absent (optional import) or its native part missing
+        }
     }
 
     /**
@@ -75,7 +90,7 @@ final class NativeFiles {
         try {
             libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
         } catch (LastErrorException e) {
-            throw new IOException("fallocate(PUNCH_HOLE, " + offset + ", " + length + "): errno " + e.getErrorCode(), e);
+            throw new IoFailures.ErrnoException("fallocate(PUNCH_HOLE, " + offset + ", " + length + ")", e.getErrorCode(), e);
         } finally {
             close(fd);
         }
@@ -101,7 +116,7 @@ final class NativeFiles {
         try {
             return libc.open(path.toString(), O_RDWR | O_CLOEXEC);
         } catch (LastErrorException e) {
-            throw new IOException("open(" + path + "): errno " + e.getErrorCode(), e);
+            throw new IoFailures.ErrnoException("open(" + path + ")", e.getErrorCode(), e);
         }
     }
 
@@ -120,7 +135,7 @@ final class NativeFiles {
             if (e.getErrorCode() == ENXIO) {
                 return -1;
             }
-            throw new IOException("lseek(" + offset + ", " + whence + "): errno " + e.getErrorCode(), e);
+            throw new IoFailures.ErrnoException("lseek(" + offset + ", " + whence + ")", e.getErrorCode(), e);
         }
     }
 }

@@ -1,8 +1,8 @@
 package org.jtarget.core.internal.cmd;
 
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Objects;
+import org.jtarget.spi.fabric.NetworkText;
 
 /** A command descriptor block, read-only, with big-endian field accessors (SPC-4 4.2.5). */
 public final class Cdb {
@@ -69,6 +69,6 @@ public final class Cdb {
 
     @Override
     public String toString() {
-        return "Cdb(" + HexFormat.of().formatHex(bytes) + ")";
+        return "Cdb(" + NetworkText.hex(bytes) + ")"; // from the network: cut for log lines
     }
 }

@@ -106,15 +106,9 @@ final class Validation {
         if (chap == null) {
             return;
         }
-        if (chap.user().isEmpty() || chap.secret().isEmpty()) {
-            throw new TargetException("CHAP: user and secret must not be empty");
-        }
-        if (chap.mutual() && (chap.mutualUser().isEmpty() || chap.mutualSecret().isEmpty())) {
-            throw new TargetException("mutual CHAP: user and secret must not be empty");
-        }
-        if (chap.mutual() && chap.mutualSecret().equals(chap.secret())) {
-            // RFC 7143 12.1.3 (CHAP considerations): the two directions must not share a secret
-            throw new TargetException("mutual CHAP: the target's secret must differ from the initiator's");
+        String problem = chap.problem(); // lengths, and RFC 7143 §9.2.1: one secret per direction
+        if (problem != null) {
+            throw new TargetException(problem);
         }
     }
 }

@@ -202,12 +202,15 @@ class ObjectRegistryTest {
         assertEquals("login_timeout: 0 (expected: seconds, an integer from 1 to 3600)", e.getMessage());
         e = assertThrows(TargetException.class, () -> registry.setTpgAttribute(T, 1, "cmdsn_window", "4097"));
         assertEquals("cmdsn_window: 4097 (expected: commands, an integer from 1 to 4096)", e.getMessage());
-        e = assertThrows(TargetException.class, () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "s", null, null)));
+        e = assertThrows(TargetException.class, () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "secret123456", null, null)));
         assertEquals("no such ACL: " + T + " tpg 1 acl " + I1, e.getMessage());
         registry.addAcl(T, 1, I1);
         e = assertThrows(TargetException.class,
-                () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "same-secret", "t", "same-secret")));
-        assertEquals("mutual CHAP: the target's secret must differ from the initiator's", e.getMessage());
+                () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "same-secret-1", "t", "same-secret-1")));
+        assertEquals("mutual CHAP secret: same as the CHAP secret (expected a different one, RFC 7143 §9.2.1)",
+                e.getMessage());
+        e = assertThrows(TargetException.class, () -> registry.setChap(T, 1, I1, new ChapCredentials("u", "s", null, null)));
+        assertEquals("CHAP secret: 1 bytes (expected 12 to 255)", e.getMessage());
         e = assertThrows(TargetException.class, () -> registry.deleteTarget("iqn.2026-11.org.jtarget:none"));
         assertEquals("no such target: iqn.2026-11.org.jtarget:none", e.getMessage());
     }

@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.HexFormat;
+import org.jtarget.spi.fabric.NetworkText;
 
 /**
  * CHAP with MD5 (RFC 1994 §4.1; RFC 7143 §12.1.3): response = MD5(identifier byte || secret || challenge).
@@ -30,6 +31,21 @@ public final class Chap {
         }
     }
 
+    /**
+     * Whether {@code name} and {@code response} are the expected ones, in time independent of where they
+     * differ: both are always compared, digests of the names so that their lengths do not show either.
+     */
+    public static boolean matches(String name, String expectedName, byte[] response, byte[] expectedResponse) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] a = sha.digest(name.getBytes(StandardCharsets.UTF_8));
+            byte[] b = sha.digest(expectedName.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.isEqual(a, b) & MessageDigest.isEqual(response, expectedResponse);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
+    }
+
     /** Decodes a binary value ({@code 0x...} hex or {@code 0b...} base64). */
     public static byte[] decode(String value) {
         if (value.length() > 2 && (value.startsWith("0x") || value.startsWith("0X"))) {
@@ -42,7 +58,7 @@ public final class Chap {
         if (value.length() > 2 && (value.startsWith("0b") || value.startsWith("0B"))) {
             return Base64.getDecoder().decode(value.substring(2));
         }
-        throw new IllegalArgumentException("binary value: " + value + " (expected: 0x<hex> or 0b<base64>)");
+        throw new IllegalArgumentException("binary value: " + NetworkText.quote(value) + " (expected: 0x<hex> or 0b<base64>)");
     }
 
     /** Encodes bytes as a {@code 0x} hex binary value. */
@@ -60,7 +76,7 @@ public final class Chap {
             id = -1;
         }
         if (id < 0 || id > 255) {
-            throw new IllegalArgumentException("CHAP_I: " + value + " (expected: 0..255)");
+            throw new IllegalArgumentException("CHAP_I: " + NetworkText.quote(value) + " (expected: 0..255)");
         }
         return id;
     }

@@ -1,8 +1,8 @@
 package org.jtarget.iscsi.internal.login;
 
 import io.netty.buffer.ByteBuf;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.AbstractMap.SimpleImmutableEntry;
 import java.util.ArrayList;
@@ -19,6 +19,7 @@ import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.iscsi.internal.text.TextCodec;
 import org.jtarget.spi.fabric.ChapCredentials;
 import org.jtarget.spi.fabric.InitiatorAccess;
+import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.TargetCore;
 import org.jtarget.spi.fabric.TpgEndpoint;
 
@@ -26,6 +27,10 @@ import org.jtarget.spi.fabric.TpgEndpoint;
  * The login phase of one connection (RFC 7143 §6.3, §11.12-13): the security stage (AuthMethod None or CHAP,
  * §12.1.3), the operational stage ({@link Negotiator}) and the move to the full feature phase. Feed each Login
  * Request to {@link #process}; it answers with a {@link LoginReply}. Not thread-safe (one event loop).
+ * Authentication failures go through the fabric's {@link LoginGuard}: counted by its {@link LoginThrottle}
+ * (an initiator or address that keeps failing is refused for a while, with the same AUTHENTICATION_FAILURE
+ * a wrong secret gets) and logged through its {@link LogLimiter}, every network value escaped
+ * ({@link NetworkText}). No secret is ever logged or sent.
  */
 public final class LoginNegotiator {
     public static final int SECURITY = 0;
@@ -43,8 +48,11 @@ public final class LoginNegotiator {
     private final TargetCore core;
     private final String fabric;
     private final InetSocketAddress local;
+    private final InetAddress peer;
     private final SecureRandom random;
+    private final LoginGuard guard;
     private final Consumer<String> warn;
+    private long failureDelayNanos;
 
     private boolean first = true;
     private int stage = SECURITY;
@@ -66,12 +74,25 @@ public final class LoginNegotiator {
     private int cid;
     private int initialCmdSn;
 
+    /** A negotiator with a guard of its own (tests): failures are logged to {@code warn}, unlimited peers. */
     public LoginNegotiator(TargetCore core, String fabric, InetSocketAddress local, SecureRandom random,
                            Consumer<String> warn) {
+        this(core, fabric, local, null, random, LoginGuard.of(System::nanoTime, warn), warn);
+    }
+
+    /**
+     * @param peer  the initiator's address (null when unknown), for the throttle
+     * @param guard the fabric's throttle and login log
+     * @param warn  told about invalid TPG parameters
+     */
+    public LoginNegotiator(TargetCore core, String fabric, InetSocketAddress local, InetAddress peer,
+                           SecureRandom random, LoginGuard guard, Consumer<String> warn) {
         this.core = core;
         this.fabric = fabric;
         this.local = local;
+        this.peer = peer;
         this.random = random;
+        this.guard = guard;
         this.warn = warn;
     }
 
@@ -130,7 +151,10 @@ public final class LoginNegotiator {
                 if (access.chapRequired()) {
                     return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP required but security stage skipped");
                 }
-                authenticated = true;
+                LoginReply refused = grant(request, false);
+                if (refused != null) {
+                    return refused;
+                }
             }
             stage = OPERATIONAL;
         }
@@ -156,7 +180,7 @@ public final class LoginNegotiator {
         }
         String type = keys.getOrDefault("SessionType", "Normal");
         if (!type.equals("Normal") && !type.equals("Discovery")) {
-            return fail(request, LoginStatus.SESSION_TYPE_NOT_SUPPORTED, "SessionType " + type);
+            return fail(request, LoginStatus.SESSION_TYPE_NOT_SUPPORTED, "SessionType " + NetworkText.quote(type));
         }
         discovery = type.equals("Discovery");
         Map<String, String> tpgParameters = Map.of();
@@ -169,13 +193,13 @@ public final class LoginNegotiator {
             }
             Optional<TpgEndpoint> found = core.lookup(fabric, targetName, local);
             if (found.isEmpty()) {
-                return fail(request, LoginStatus.NOT_FOUND, "no target " + targetName + " on " + local);
+                return fail(request, LoginStatus.NOT_FOUND, "no target " + NetworkText.quote(targetName) + " on " + local);
             }
             tpg = found.get();
             Optional<InitiatorAccess> allowed = tpg.access(initiatorName);
             if (allowed.isEmpty()) {
-                return fail(request, LoginStatus.AUTHORIZATION_FAILURE, initiatorName + " may not log in to "
-                        + targetName);
+                return fail(request, LoginStatus.AUTHORIZATION_FAILURE, "not allowed into "
+                        + NetworkText.quote(targetName));
             }
             access = allowed.get();
             tpgParameters = tpg.parameters();
@@ -201,13 +225,16 @@ public final class LoginNegotiator {
             }
             if (choice == null) {
                 answer.add(entry("AuthMethod", "Reject"));
-                return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "AuthMethod " + offered + " (expected: "
+                return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "AuthMethod " + NetworkText.quote(offered) + " (expected: "
                         + (access.chapRequired() ? "CHAP" : "None") + ")", answer);
             }
             answer.add(entry("AuthMethod", choice));
             authMethodChosen = true;
             if (choice.equals("None")) {
-                authenticated = true;
+                LoginReply refused = grant(request, false);
+                if (refused != null) {
+                    return refused;
+                }
             } else {
                 chap = ChapState.WAIT_ALGORITHM;
             }
@@ -218,7 +245,7 @@ public final class LoginNegotiator {
             }
             if (!Arrays.asList(keys.get("CHAP_A").split(",")).contains(Chap.MD5)) {
                 answer.add(entry("CHAP_A", "Reject"));
-                return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_A " + keys.get("CHAP_A")
+                return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_A " + NetworkText.quote(keys.get("CHAP_A"))
                         + " (expected: a list with 5, MD5)", answer);
             }
             chapId = random.nextInt(256);
@@ -236,7 +263,10 @@ public final class LoginNegotiator {
         }
         if (request.transit() && !authenticated) {
             if (!authMethodChosen && !access.chapRequired()) {
-                authenticated = true; // no AuthMethod offered: None by default is acceptable here
+                LoginReply refused = grant(request, false); // no AuthMethod offered: None by default will do
+                if (refused != null) {
+                    return refused;
+                }
             } else if (!authMethodChosen || chap == ChapState.WAIT_RESPONSE) {
                 return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "transit before authentication");
             }
@@ -249,6 +279,10 @@ public final class LoginNegotiator {
             return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_N/CHAP_R before a challenge");
         }
         ChapCredentials credentials = access.chap().orElseThrow();
+        String problem = credentials.problem();
+        if (problem != null) { // a hand-edited configuration: RFC 7143 §9.2.1 forbids using such secrets
+            return refuse(request, "the ACL's CHAP credentials are unusable: " + problem);
+        }
         String name = keys.get("CHAP_N");
         String response = keys.get("CHAP_R");
         if (name == null || response == null) {
@@ -261,8 +295,9 @@ public final class LoginNegotiator {
             return fail(request, LoginStatus.AUTHENTICATION_FAILURE, e.getMessage());
         }
         byte[] expected = Chap.response(chapId, credentials.secret(), chapChallenge);
-        if (!name.equals(credentials.user()) || !MessageDigest.isEqual(expected, received)) {
-            return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_N " + name + ": wrong name or secret");
+        if (!Chap.matches(name, credentials.user(), received, expected)) {
+            return fail(request, LoginStatus.AUTHENTICATION_FAILURE, "CHAP_N " + NetworkText.quote(name)
+                    + ": wrong name or secret");
         }
         String initiatorId = keys.get("CHAP_I");
         String initiatorChallenge = keys.get("CHAP_C");
@@ -288,7 +323,26 @@ public final class LoginNegotiator {
             answer.add(entry("CHAP_R", Chap.encode(
                     Chap.response(id, credentials.mutualSecret(), challenge))));
         }
+        LoginReply refused = grant(request, true);
+        if (refused != null) {
+            return refused;
+        }
         chap = ChapState.DONE;
+        return null;
+    }
+
+    /**
+     * The initiator is authenticated, unless the throttle blocks its name or address: then the login fails
+     * as if the secret were wrong (RFC 7143 §9.2.1 guessing defence) and the attempt counts for nothing.
+     * A proven CHAP secret clears the throttle's record of the name and address; None proves nothing.
+     */
+    private LoginReply grant(LoginRequest request, boolean provedSecret) {
+        if (guard.throttle().blocked(initiatorName, peer)) {
+            return refuse(request, "refused: repeated failures from this initiator or address");
+        }
+        if (provedSecret) {
+            guard.throttle().succeeded(initiatorName, peer);
+        }
         authenticated = true;
         return null;
     }
@@ -317,11 +371,40 @@ public final class LoginNegotiator {
         return fail(request, status, why, List.of());
     }
 
-    /** A failed login; {@code answer} carries keys worth telling the initiator (e.g. AuthMethod=Reject). */
+    /**
+     * A failed login; {@code answer} carries keys worth telling the initiator (e.g. AuthMethod=Reject).
+     * Authentication and authorization failures count for the throttle. {@code why} has its network values
+     * escaped already.
+     */
     private LoginReply fail(LoginRequest request, LoginStatus status, String why,
                             List<Map.Entry<String, String>> answer) {
-        warn.accept("login of " + (initiatorName == null ? "?" : initiatorName) + " failed: " + status + ": " + why);
+        if (status == LoginStatus.AUTHENTICATION_FAILURE || status == LoginStatus.AUTHORIZATION_FAILURE) {
+            guard.throttle().failed(initiatorName, peer);
+        }
+        return failed(request, status, why, answer);
+    }
+
+    /** AUTHENTICATION_FAILURE that does not count for the throttle (throttled, or unusable configuration). */
+    private LoginReply refuse(LoginRequest request, String why) {
+        return failed(request, LoginStatus.AUTHENTICATION_FAILURE, why, List.of());
+    }
+
+    private LoginReply failed(LoginRequest request, LoginStatus status, String why,
+                              List<Map.Entry<String, String>> answer) {
+        if (status == LoginStatus.AUTHENTICATION_FAILURE || status == LoginStatus.AUTHORIZATION_FAILURE) {
+            failureDelayNanos = guard.throttle().responseDelayNanos(initiatorName, peer);
+        }
+        guard.log().log(status.name(), "login of " + NetworkText.quote(initiatorName) + " from "
+                + (peer == null ? "?" : peer.getHostAddress()) + " failed: " + status + ": " + why);
         return new LoginReply(false, request.csg(), request.nsg(), status, List.copyOf(answer), false);
+    }
+
+    /**
+     * How long the connection should hold back the response of the failed login before sending it
+     * (see {@link LoginThrottle#responseDelayNanos}); 0 when it failed otherwise or not at all.
+     */
+    public long failureDelayNanos() {
+        return failureDelayNanos;
     }
 
     private static Map.Entry<String, String> entry(String key, String value) {

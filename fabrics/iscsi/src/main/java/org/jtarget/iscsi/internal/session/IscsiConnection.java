@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
 import org.jtarget.iscsi.internal.login.LoginNegotiator;
@@ -46,6 +47,7 @@ import org.jtarget.scsi.SenseReason;
 import org.jtarget.scsi.TaskManagementFunction;
 import org.jtarget.scsi.TaskManagementResponse;
 import org.jtarget.spi.fabric.FabricException;
+import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.ScsiSession;
 import org.jtarget.spi.fabric.TpgEndpoint;
 import org.jtarget.spi.fabric.TpgLimit;
@@ -117,7 +119,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         this.fabric = fabric;
         this.settings = settings;
         this.localOverride = localOverride;
-        this.loginGate = new LoginGate(fabric.registry());
+        this.loginGate = new LoginGate(fabric.registry(), fabric.loginGuard().log());
     }
 
     @Override
@@ -125,7 +127,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         local = localOverride != null ? localOverride
                 : ctx.channel().localAddress() instanceof InetSocketAddress a ? a : new InetSocketAddress(0);
-        login = new LoginNegotiator(fabric.core(), fabric.fabricName(), local, fabric.random(), LOG::info);
+        login = new LoginNegotiator(fabric.core(), fabric.fabricName(), local,
+                ctx.channel().remoteAddress() instanceof InetSocketAddress peer ? peer.getAddress() : null,
+                fabric.random(), fabric.loginGuard(), LOG::info);
     }
 
     @Override
@@ -165,7 +169,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 onFullFeature(pdu);
             }
         } catch (RuntimeException e) {
-            LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), e.toString(), e);
+            LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), NetworkText.escape(e), e);
             close();
         } finally {
             ReferenceCountUtil.release(msg);
@@ -187,11 +191,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         if (login != null) {
-            LOG.info("login from {} stalled for {} s: closing", ctx.channel().remoteAddress(), IDLE_SECONDS);
+            fabric.loginGuard().log().log("login stalled", "login from " + ctx.channel().remoteAddress()
+                    + " stalled for " + IDLE_SECONDS + " s: closing");
             close();
         } else if (++idlePeriods >= IDLE_PERIODS_BEFORE_CLOSE) {
-            LOG.info("{} sent nothing for {} s and did not answer NOP-In pings: closing", initiatorName,
-                    IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
+            LOG.info("{} sent nothing for {} s and did not answer NOP-In pings: closing",
+                    NetworkText.quote(initiatorName), IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
             close();
         } else {
             send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn, maxCmdSn(), null));
@@ -212,7 +217,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), NetworkText.escape(cause));
         close();
     }
 
@@ -220,7 +225,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private void onLoginPhase(IscsiPdu pdu) {
         if (!(pdu instanceof LoginRequest request)) {
-            LOG.info("{} before login completed: closing", pdu.opcode());
+            fabric.loginGuard().log().log("login protocol", pdu.opcode() + " from " + ctx.channel().remoteAddress()
+                    + " before login completed: closing");
             close(); // §6.3: only Login Requests before the full feature phase
             return;
         }
@@ -247,6 +253,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 reply = new LoginReply(false, request.csg(), request.nsg(), status, List.of(), false);
             }
         }
+        long delay = reply.failed() ? login.failureDelayNanos() : 0;
+        if (delay > 0) { // LoginThrottle: answer later, scheduled on the event loop (no thread waits)
+            closed = true;
+            LoginReply late = reply;
+            ctx.executor().schedule(() -> sendLoginResponse(request, late), delay, TimeUnit.NANOSECONDS);
+            return;
+        }
         sendLoginResponse(request, reply);
         if (reply.complete()) {
             // §13.1, §13.12: digests and the new limits apply from the next PDU on.
@@ -255,7 +268,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             settings.maxRecvDataSegmentLength(parameters.targetMaxRecvDataSegmentLength());
             login = null;
             loginGate.end();
-            LOG.info("{} session of {} from {} (TSIH {}): {}", discovery ? "discovery" : "normal", initiatorName,
+            LOG.info("{} session of {} from {} (TSIH {}): {}", discovery ? "discovery" : "normal",
+                    NetworkText.quote(initiatorName),
                     ctx.channel().remoteAddress(), tsih, parameters);
         }
     }
@@ -292,23 +306,25 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         String refusal = fabric.registry().register(identity, tpg.targetName(), initiatorName, this,
                 TpgLimit.MAX_SESSIONS.valueIn(limits), TpgLimit.MAX_SESSIONS_PER_INITIATOR.valueIn(limits), replaced);
         if (refusal != null) { // §11.13.5: 0x0302 "insufficient session, connection, or other resources"
-            LOG.info("login of {} to {} refused: {}", initiatorName, tpg.targetName(), refusal);
+            fabric.loginGuard().log().log("max_sessions", "login of " + NetworkText.quote(initiatorName) + " to "
+                    + tpg.targetName() + " refused: " + refusal);
             identity = null;
             return LoginStatus.OUT_OF_RESOURCES;
         }
         IscsiConnection old = replaced[0];
         if (old != null) { // §6.3.5 session reinstatement: the new login replaces the old session
-            LOG.info("reinstating session {} (TSIH {} replaces {})", identity, tsih, old.tsih);
+            LOG.info("reinstating session {} (TSIH {} replaces {})", NetworkText.quote(identity), tsih, old.tsih);
             old.terminate();
         }
         try {
             scsi = fabric.core().openSession(tpg, new IscsiFabricSession(initiatorName, login.isid(), this));
             return LoginStatus.SUCCESS;
         } catch (FabricException e) {
-            LOG.info("login of {} to {} refused by the core: {}", initiatorName, tpg.targetName(), e.getMessage());
+            LOG.info("login of {} to {} refused by the core: {}", NetworkText.quote(initiatorName), tpg.targetName(),
+                    NetworkText.escape(e.getMessage()));
             return LoginStatus.AUTHORIZATION_FAILURE;
         } catch (RuntimeException e) {
-            LOG.warn("login of {} to {} failed in the core", initiatorName, tpg.targetName(), e);
+            LOG.warn("login of {} to {} failed in the core", NetworkText.quote(initiatorName), tpg.targetName(), e);
             return LoginStatus.TARGET_ERROR;
         }
     }
@@ -357,7 +373,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (!budget.reserve(ConnectionBudget.queuedOf(pdu, parameters))) {
                 // MaxConnections=1: commands come in order; one held back must not pile up data behind it
                 LOG.info("{}: data queued out of CmdSN order: over {} bytes (expected: at most {}): closing",
-                        initiatorName, budget.unsolicitedHeld(), TpgLimit.MAX_UNSOLICITED_BYTES.key());
+                        NetworkText.quote(initiatorName), budget.unsolicitedHeld(),
+                        TpgLimit.MAX_UNSOLICITED_BYTES.key());
                 close();
                 return;
             }
@@ -515,7 +532,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         if (problem != null) {
             // ERL 0 has no within-command recovery (§7.1.4): reject the PDU and end the command with
             // ABORTED COMMAND / DATA PHASE ERROR; the connection and the other commands go on.
-            LOG.info("Data-Out error from {}: {}", initiatorName, problem);
+            LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem);
             reject(Reject.PROTOCOL_ERROR, pdu);
             task.failDataPhase(SenseReason.DATA_PHASE_ERROR);
         }
@@ -625,7 +642,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         try {
             keys = TextCodec.parse(request.data());
         } catch (TextCodec.TextFormatException e) {
-            LOG.info("bad Text Request from {}: {}", initiatorName, e.getMessage());
+            LOG.info("bad Text Request from {}: {}", NetworkText.quote(initiatorName), e.getMessage());
             reject(Reject.PROTOCOL_ERROR, request);
             return;
         }
@@ -694,11 +711,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     // ---- errors ----
 
     private void onMalformed(MalformedPdu bad) {
-        LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), bad.message());
         if (login != null) {
+            fabric.loginGuard().log().log("login protocol", "malformed PDU from " + ctx.channel().remoteAddress()
+                    + " during login: " + NetworkText.escape(bad.message()));
             close(); // nothing to reject into during login (§6.3): drop the connection
             return;
         }
+        LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), NetworkText.escape(bad.message()));
         send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn, maxCmdSn(), 0, bad.data().retainedSlice()));
         if (!bad.fatal() && bad.rejectReason() == Reject.DATA_DIGEST_ERROR
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
@@ -827,7 +846,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             try {
                 session.close();
             } catch (RuntimeException e) {
-                LOG.warn("closing the SCSI session of {} failed", initiatorName, e);
+                LOG.warn("closing the SCSI session of {} failed", NetworkText.quote(initiatorName), e);
             }
         }
         fabric.registry().remove(identity, tsih, this);

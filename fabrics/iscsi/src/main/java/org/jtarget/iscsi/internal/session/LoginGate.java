@@ -6,10 +6,9 @@ import java.net.SocketAddress;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.jtarget.iscsi.internal.login.LogLimiter;
 import org.jtarget.spi.fabric.TpgEndpoint;
 import org.jtarget.spi.fabric.TpgLimit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Admission of one connection until its login ends (event loop only): at most
@@ -20,14 +19,15 @@ import org.slf4j.LoggerFactory;
  * when none does. Only connections in login are counted: established sessions are never affected.
  */
 final class LoginGate {
-    private static final Logger LOG = LoggerFactory.getLogger(LoginGate.class);
-
     private final SessionRegistry registry;
+    private final LogLimiter log;
     private String address;
     private ScheduledFuture<?> timer;
 
-    LoginGate(SessionRegistry registry) {
+    /** @param log where refusals and timeouts are written, a few lines a minute however many there are */
+    LoginGate(SessionRegistry registry, LogLimiter log) {
         this.registry = registry;
+        this.log = log;
     }
 
     /**
@@ -38,19 +38,16 @@ final class LoginGate {
         int max = smallest(portalTpgs, TpgLimit.MAX_LOGINS_PER_ADDRESS);
         int timeout = smallest(portalTpgs, TpgLimit.LOGIN_TIMEOUT);
         String from = host(ctx.channel().remoteAddress());
-        long refused = registry.loginStarted(from, max);
-        if (refused > 0) {
-            if (Long.bitCount(refused) == 1) { // 1, 2, 4, 8, ...: a flood leaves a few lines, not one per connection
-                LOG.info("connections in login from {}: more than {} (expected: at most {} {}): closed {} so far",
-                        from, max, TpgLimit.MAX_LOGINS_PER_ADDRESS.key(), max, refused);
-            }
+        if (!registry.loginStarted(from, max)) {
+            log.log(TpgLimit.MAX_LOGINS_PER_ADDRESS.key(), "connections in login from " + from + ": more than " + max
+                    + " (expected: at most " + TpgLimit.MAX_LOGINS_PER_ADDRESS.key() + " " + max + "): closed");
             return false;
         }
         address = from;
         timer = ctx.executor().schedule(() -> {
             if (address != null) {
-                LOG.info("login from {} not complete after {} s ({} {}): closing", from, timeout,
-                        TpgLimit.LOGIN_TIMEOUT.key(), timeout);
+                log.log(TpgLimit.LOGIN_TIMEOUT.key(), "login from " + from + ": not complete after " + timeout
+                        + " s (expected: within " + TpgLimit.LOGIN_TIMEOUT.key() + " " + timeout + "): closing");
                 onTimeout.run();
             }
         }, timeout, TimeUnit.SECONDS);

@@ -2,6 +2,7 @@ package org.jtarget.iscsi.internal.session;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.TpgLimit;
 
 /**
@@ -15,7 +16,6 @@ public final class SessionRegistry {
     private final ConcurrentMap<Integer, IscsiConnection> byTsih = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, IscsiConnection> byIdentity = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Integer> inLogin = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, Long> refusedLogins = new ConcurrentHashMap<>();
     private int nextTsih = 1;
 
     /** Assigns a free TSIH in 1..65535 to {@code connection}. */
@@ -57,8 +57,8 @@ public final class SessionRegistry {
                         + TpgLimit.MAX_SESSIONS.key() + " " + maxSessions + ")";
             }
             if (mine >= maxPerInitiator) {
-                return "sessions of " + initiator + " on " + target + ": " + (mine + 1) + " (expected: at most "
-                        + TpgLimit.MAX_SESSIONS_PER_INITIATOR.key() + " " + maxPerInitiator + ")";
+                return "sessions of " + NetworkText.quote(initiator) + " on " + target + ": " + (mine + 1)
+                        + " (expected: at most " + TpgLimit.MAX_SESSIONS_PER_INITIATOR.key() + " " + maxPerInitiator + ")";
             }
         }
         byIdentity.put(identity, connection);
@@ -70,10 +70,9 @@ public final class SessionRegistry {
      * Counts a new connection from {@code address} that has not logged in yet, unless {@code limit} of them are
      * in login already.
      *
-     * @return the number of connections refused from that address so far when refused (1, 2, ...), or 0 when
-     *         counted (then {@link #loginEnded} must follow)
+     * @return whether it was counted (then {@link #loginEnded} must follow)
      */
-    long loginStarted(String address, int limit) {
+    boolean loginStarted(String address, int limit) {
         boolean[] counted = {false};
         inLogin.compute(address, (a, n) -> {
             int now = n == null ? 0 : n;
@@ -83,13 +82,11 @@ public final class SessionRegistry {
             counted[0] = true;
             return now + 1;
         });
-        return counted[0] ? 0 : refusedLogins.merge(address, 1L, Long::sum);
+        return counted[0];
     }
 
     void loginEnded(String address) {
-        if (inLogin.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1) == null) {
-            refusedLogins.remove(address); // the burst is over: count afresh (and keep no entry per address)
-        }
+        inLogin.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
     }
 
     /** Connections from {@code address} in login now. */

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jtarget.spi.fabric.NetworkText;
 
 /**
  * The text format of Login and Text PDUs (RFC 7143 §6.1): {@code key=value} pairs in UTF-8, each ended by a
@@ -34,7 +35,7 @@ public final class TextCodec {
         while (start < text.length()) {
             int end = text.indexOf('\0', start);
             if (end < 0) {
-                throw new TextFormatException("text: '" + text.substring(start) + "' (expected: key=value ended by NUL)");
+                throw new TextFormatException("text: " + NetworkText.quote(text.substring(start)) + " (expected: key=value ended by NUL)");
             }
             if (end == start) { // tolerate stray NUL padding
                 start++;
@@ -43,7 +44,7 @@ public final class TextCodec {
             String pair = text.substring(start, end);
             int eq = pair.indexOf('=');
             if (eq <= 0) {
-                throw new TextFormatException("text: '" + pair + "' (expected: key=value)");
+                throw new TextFormatException("text: " + NetworkText.quote(pair) + " (expected: key=value)");
             }
             String key = pair.substring(0, eq);
             if (key.length() > MAX_KEY_LENGTH) {
@@ -51,11 +52,11 @@ public final class TextCodec {
             }
             String value = pair.substring(eq + 1);
             if (value.length() > MAX_VALUE_LENGTH) {
-                throw new TextFormatException("value length of " + key + ": " + value.length() + " (expected: <= "
+                throw new TextFormatException("value length of " + NetworkText.escape(key) + ": " + value.length() + " (expected: <= "
                         + MAX_VALUE_LENGTH + ")");
             }
             if (pairs.putIfAbsent(key, value) != null) {
-                throw new TextFormatException("key " + key + " sent twice (expected: once, RFC 7143 §6.1)");
+                throw new TextFormatException("key " + NetworkText.escape(key) + " sent twice (expected: once, RFC 7143 §6.1)");
             }
             start = end + 1;
         }

@@ -41,7 +41,11 @@ public final class TestInitiator implements AutoCloseable {
     private int itt = 1;
 
     public TestInitiator(TargetCore core, SessionRegistry registry) {
-        FabricContext context = new FabricContext(core, "iscsi", registry, new SecureRandom());
+        this(new FabricContext(core, "iscsi", registry, new SecureRandom()));
+    }
+
+    /** A connection of the fabric instance {@code context} (tests share one to share its login guard). */
+    public TestInitiator(FabricContext context) {
         target = new EmbeddedChannel(new IscsiFrameDecoder(targetSettings), new IscsiPduEncoder(targetSettings),
                 new IscsiConnection(context, targetSettings, PORTAL));
         initiatorSettings.maxRecvDataSegmentLength(0xffffff);
