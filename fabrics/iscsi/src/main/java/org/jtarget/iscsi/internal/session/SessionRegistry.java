@@ -58,7 +58,8 @@ public final class SessionRegistry {
             }
             if (mine >= maxPerInitiator) {
                 return "sessions of " + NetworkText.quote(initiator) + " on " + target + ": " + (mine + 1)
-                        + " (expected: at most " + TpgLimit.MAX_SESSIONS_PER_INITIATOR.key() + " " + maxPerInitiator + ")";
+                        + " (expected: at most " + TpgLimit.MAX_SESSIONS_PER_INITIATOR.key() + " " + maxPerInitiator
+                        + ")";
             }
         }
         byIdentity.put(identity, connection);
