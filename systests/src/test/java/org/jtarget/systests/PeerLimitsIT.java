@@ -35,7 +35,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * while (a) a flood of half-open logins and (b) initiators that stop reading their socket load the target,
  * printed with their ratio; and the hard facts: connection 17 in login from one address is closed at once
  * (max_logins_per_address 16), a stalled login is closed after login_timeout, a slow reader makes the target
- * read (and so hold) only a bounded amount of data, and gets all of it once it reads again.
+ * read (and so hold) only a bounded amount of data, and gets all of it once it reads again, a third session of
+ * one initiator beyond max_sessions_per_initiator 2 gets login status 0x0302; limits are saved, invalid ones
+ * refused with their range.
  * Latency is asserted only against a bound no shared machine can miss; the figures are for the reader.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -140,11 +142,37 @@ class PeerLimitsIT {
 
     @Test
     @Order(1)
-    void anInvalidLimitIsRefusedWithItsRange() {
+    void aLimitIsSavedAndAnInvalidOneRefusedWithItsRange() throws IOException {
+        String saved = Files.readString(jtarget.home().resolve("conf/jtarget.json"));
+        assertTrue(saved.contains("\"login_timeout\": \"" + LOGIN_TIMEOUT + "\""), saved);
         Cmd.Result r = jtarget.exec("tpg:set " + DEFAULT_IQN + " 1 max_sessions 0");
         assertFalse(r.ok(), r::describe);
         assertTrue((r.out() + r.err()).contains("max_sessions: 0 (expected: sessions per target, an integer from 1"
                 + " to 65535)"), r::describe);
+    }
+
+    @Test
+    @Order(4)
+    void sessionsBeyondMaxSessionsPerInitiatorGetOutOfResources() throws IOException {
+        jtarget.execOk("tpg:set " + DEFAULT_IQN + " 1 max_sessions_per_initiator 2");
+        String name = "iqn.2026-12.org.example:many";
+        List<IscsiClient> sessions = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                IscsiClient c = IscsiClient.connect("127.0.0.1", jtarget.port(), TIMEOUT);
+                sessions.add(c);
+                int status = c.login(name, 0x023d00000200L + i, DEFAULT_IQN).loginStatus();
+                // RFC 7143 §11.13.5: 0x0302 Out of resources for the third
+                assertEquals(i < 2 ? 0 : 0x0302, status, "login " + (i + 1) + " of one initiator");
+            }
+            assertTrue(sessions.get(2).closedByTarget());
+            assertTrue(sessions.get(0).testUnitReady(0).good(), "the sessions within the limit work");
+        } finally {
+            for (IscsiClient c : sessions) {
+                c.close();
+            }
+            jtarget.execOk("tpg:unset " + DEFAULT_IQN + " 1 max_sessions_per_initiator");
+        }
     }
 
     @Test
