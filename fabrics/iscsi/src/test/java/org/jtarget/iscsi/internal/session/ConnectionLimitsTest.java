@@ -23,6 +23,7 @@ import org.jtarget.iscsi.internal.pdu.NopOut;
 import org.jtarget.iscsi.internal.pdu.Reject;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
 import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
+import org.jtarget.iscsi.internal.pdu.TaskManagementRequest;
 import org.jtarget.iscsi.internal.testing.FakeScsiSession;
 import org.jtarget.iscsi.internal.testing.FakeTargetCore;
 import org.jtarget.iscsi.internal.testing.TestInitiator;
@@ -254,6 +255,25 @@ class ConnectionLimitsTest {
         i.target.runPendingTasks();
         assertTrue(i.target.config().isAutoRead());
         assertEquals(List.of(0, 0, 0, 0), statuses(i.receiveAll()), "all four answered, in order, once it reads");
+    }
+
+    @Test
+    void aTaskManagementFunctionFirstHandsTheHeldCommandsToTheCore() {
+        TestInitiator i = connect();
+        i.loginNormal(TARGET);
+        FakeScsiSession session = core.sessions.get(0);
+        int before = session.log.size();
+        i.target.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        i.target.runPendingTasks();
+        ScsiCommand read = command(i, rw10(0x28, 0, 1), true, false, 512, null, true);
+        i.send(read);
+        assertEquals(before, session.log.size(), "held while the peer does not read");
+        i.send(new TaskManagementRequest(true, 1, 0, 0x77, read.itt(), i.cmdSn, i.expStatSn, read.cmdSn(), 0));
+        assertEquals(List.of("28", "TMF ABORT_TASK"), session.log.subList(before, session.log.size()),
+                "the core knows the READ before the ABORT TASK naming it (SAM-5 7.1)");
+        i.target.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        i.target.runPendingTasks();
+        i.receiveAll().forEach(ReferenceCountUtil::release);
     }
 
     @Test
