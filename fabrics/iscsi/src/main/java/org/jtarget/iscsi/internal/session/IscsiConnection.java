@@ -134,7 +134,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (!loginGate.admit(ctx, fabric.core().endpoints(fabric.fabricName(), local), this::close)) {
+        if (!loginGate.admit(ctx, local, () -> fabric.core().endpoints(fabric.fabricName(), local), this::close)) {
             close();
         }
         ctx.fireChannelActive();

@@ -6,6 +6,7 @@ import java.net.SocketAddress;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jtarget.iscsi.internal.login.LogLimiter;
 import org.jtarget.spi.fabric.TpgEndpoint;
 import org.jtarget.spi.fabric.TpgLimit;
@@ -16,7 +17,8 @@ import org.jtarget.spi.fabric.TpgLimit;
  * {@link TpgLimit#LOGIN_TIMEOUT} seconds from its arrival to reach the full feature phase (RFC 7143 §6.3 sets no
  * bound; LIO's login_timeout is the model). Both act before the initiator names its target, so they come from
  * the TPGs listening on the portal the connection reached: the smallest value any of them sets, the default
- * when none does. Only connections in login are counted: established sessions are never affected.
+ * when none does (looked up at most once a second per portal, so that a flood of connections does not walk
+ * every TPG for each). Only connections in login are counted: established sessions are never affected.
  */
 final class LoginGate {
     private final SessionRegistry registry;
@@ -34,9 +36,14 @@ final class LoginGate {
      * Counts a new connection; false when it must be closed at once (too many in login from its address).
      * {@code onTimeout} runs on the event loop when the login outlives the timeout.
      */
-    boolean admit(ChannelHandlerContext ctx, List<TpgEndpoint> portalTpgs, Runnable onTimeout) {
-        int max = smallest(portalTpgs, TpgLimit.MAX_LOGINS_PER_ADDRESS);
-        int timeout = smallest(portalTpgs, TpgLimit.LOGIN_TIMEOUT);
+    boolean admit(ChannelHandlerContext ctx, InetSocketAddress portal, Supplier<List<TpgEndpoint>> portalTpgs,
+                  Runnable onTimeout) {
+        int[] limits = registry.portalLimits(portal, () -> {
+            List<TpgEndpoint> tpgs = portalTpgs.get();
+            return new int[] {smallest(tpgs, TpgLimit.MAX_LOGINS_PER_ADDRESS), smallest(tpgs, TpgLimit.LOGIN_TIMEOUT)};
+        });
+        int max = limits[0];
+        int timeout = limits[1];
         String from = host(ctx.channel().remoteAddress());
         if (!registry.loginStarted(from, max)) {
             log.log(TpgLimit.MAX_LOGINS_PER_ADDRESS.key(), "connections in login from " + from + ": more than " + max

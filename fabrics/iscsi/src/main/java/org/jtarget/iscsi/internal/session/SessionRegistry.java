@@ -1,7 +1,10 @@
 package org.jtarget.iscsi.internal.session;
 
+import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.TpgLimit;
 
@@ -16,7 +19,10 @@ public final class SessionRegistry {
     private final ConcurrentMap<Integer, IscsiConnection> byTsih = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, IscsiConnection> byIdentity = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Integer> inLogin = new ConcurrentHashMap<>();
+    private final ConcurrentMap<InetSocketAddress, Cached> portalLimits = new ConcurrentHashMap<>();
     private int nextTsih = 1;
+    /** How long the login limits of a portal are reused: a TPG attribute change reaches new connections then. */
+    static final long PORTAL_LIMITS_TTL = TimeUnit.SECONDS.toNanos(1);
 
     /** Assigns a free TSIH in 1..65535 to {@code connection}. */
     int allocateTsih(IscsiConnection connection) {
@@ -88,6 +94,20 @@ public final class SessionRegistry {
 
     void loginEnded(String address) {
         inLogin.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+    }
+
+    private record Cached(int[] values, long at) {
+    }
+
+    /** {@code compute}d values for a portal, reused for {@link #PORTAL_LIMITS_TTL} nanoseconds. */
+    int[] portalLimits(InetSocketAddress portal, Supplier<int[]> compute) {
+        long now = System.nanoTime();
+        Cached c = portalLimits.get(portal);
+        if (c == null || now - c.at > PORTAL_LIMITS_TTL) {
+            c = new Cached(compute.get(), now);
+            portalLimits.put(portal, c);
+        }
+        return c.values;
     }
 
     /** Connections from {@code address} in login now. */
