@@ -1,9 +1,9 @@
 package org.jtarget.iscsi.internal.session;
 
-import io.netty.util.collection.IntObjectHashMap;
-import io.netty.util.collection.IntObjectMap;
 import io.netty.channel.Channel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -55,7 +55,7 @@ final class ConnectionBudget {
         if (!command.write() || command.finalFlag() || p.initialR2T()) {
             return immediate;
         }
-        return Math.max(immediate, Math.min(command.expectedDataLength(), p.firstBurstLength()));
+        return Math.max(immediate, Math.min(unsigned(command.expectedDataLength()), p.firstBurstLength()));
     }
 
     /**
@@ -71,7 +71,13 @@ final class ConnectionBudget {
 
     /** The read data {@code command} may bring back. */
     static int dataInOf(ScsiCommand command) {
-        return !command.read() ? 0 : command.write() ? command.bidiReadLength() : command.expectedDataLength();
+        int length = !command.read() ? 0 : command.write() ? command.bidiReadLength() : command.expectedDataLength();
+        return unsigned(length);
+    }
+
+    /** A length field (unsigned 32 bits, §11.3.4): 2 GiB or more counts as 2 GiB - 1. */
+    private static int unsigned(int length) {
+        return length < 0 ? Integer.MAX_VALUE : length;
     }
 
     /** Reserves unsolicited bytes; false (nothing reserved) when that would exceed the limit. */
