@@ -90,31 +90,28 @@ class ResidualTest {
         exact.release();
     }
 
-    @Test
-    void writeUnderflowIsReportedInTheResponse() {
-        ScsiCommand write = command(0x2a, 3, 1, false, true, 1024);
+    /** WRITE(10) of {@code blocks} at LBA 3 with EDTL {@code edtl}: R2T for exactly EDTL, then the response. */
+    private ScsiResponsePdu write(int blocks, int edtl) {
+        ScsiCommand write = command(0x2a, 3, blocks, false, true, edtl);
         initiator.send(write);
         ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        assertEquals(1024, r2t.desiredLength(), "the fabric fetches EDTL; the core writes the CDB's length");
-        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 0, Unpooled.wrappedBuffer(new byte[1024])));
-        ScsiResponsePdu response = initiator.receive(ScsiResponsePdu.class);
-        assertEquals(0, response.status());
-        assertTrue(response.underflow() && !response.overflow());
-        assertEquals(512, response.residualCount());
-        response.release();
+        assertEquals(edtl, r2t.desiredLength(), "the fabric asks for EDTL, never beyond");
+        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 0, Unpooled.wrappedBuffer(new byte[edtl])));
+        return initiator.receive(ScsiResponsePdu.class);
     }
 
     @Test
-    void writeOverflowIsReportedInTheResponse() {
-        ScsiCommand write = command(0x2a, 3, 2, false, true, 512);
-        initiator.send(write);
-        ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        assertEquals(512, r2t.desiredLength(), "nothing beyond EDTL is asked for");
-        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 0, Unpooled.wrappedBuffer(new byte[512])));
-        ScsiResponsePdu response = initiator.receive(ScsiResponsePdu.class);
-        assertTrue(response.overflow() && !response.underflow());
-        assertEquals(512, response.residualCount());
-        response.release();
+    void writeUnderflowAndOverflowAreReportedInTheResponse() {
+        ScsiResponsePdu under = write(1, 1024); // the core writes the CDB's 512 bytes
+        assertEquals(0, under.status());
+        assertTrue(under.underflow() && !under.overflow());
+        assertEquals(512, under.residualCount());
+        under.release();
+        ScsiResponsePdu over = write(2, 512);
+        assertEquals(0, over.status());
+        assertTrue(over.overflow() && !over.underflow());
+        assertEquals(512, over.residualCount());
+        over.release();
     }
 
     @Test
