@@ -90,6 +90,18 @@ class ResidualTest {
         exact.release();
     }
 
+    @Test
+    void commandWithoutDataReportsTheWholeEdtlAsUnderflow() {
+        for (boolean read : new boolean[] {true, false}) { // TEST UNIT READY with the R or the W bit
+            initiator.send(command(0x00, 0, 0, read, !read, 512));
+            ScsiResponsePdu response = initiator.receive(ScsiResponsePdu.class);
+            assertEquals(0, response.status());
+            assertTrue(response.underflow() && !response.overflow(), () -> "R bit " + read);
+            assertEquals(512, response.residualCount());
+            response.release();
+        }
+    }
+
     /** WRITE(10) of {@code blocks} at LBA 3 with EDTL {@code edtl}: R2T for exactly EDTL, then the response. */
     private ScsiResponsePdu write(int blocks, int edtl) {
         ScsiCommand write = command(0x2a, 3, blocks, false, true, edtl);
