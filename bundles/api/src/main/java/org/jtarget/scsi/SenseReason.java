@@ -28,8 +28,8 @@ public enum SenseReason {
     UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE(SenseKey.ILLEGAL_REQUEST, 0x26, 0x09),
     INVALID_MESSAGE_ERROR(SenseKey.ILLEGAL_REQUEST, 0x49, 0x00),
     /**
-     * The transport's expected data transfer length cannot serve the command (FCP-4 9.4.2 b, SAM-5 5.4.3;
-     * iSCSI EDTL, RFC 7143 11.4.5.1): nothing was transferred or written.
+     * The transport's expected data transfer length cannot serve the command (FCP-4 FCP_DL rule b;
+     * iSCSI EDTL, RFC 7143 11.4.5): nothing was transferred or written.
      */
     INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT(SenseKey.ILLEGAL_REQUEST, 0x0E, 0x03),
     // NOT READY

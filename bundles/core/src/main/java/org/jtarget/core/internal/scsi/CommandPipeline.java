@@ -204,8 +204,8 @@ public final class CommandPipeline {
     /**
      * Whether a command's Data-Out length (the transport's expected length E, e.g. iSCSI EDTL) cannot serve
      * it, so that it ends in CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT
-     * before any data is requested or written (FCP-4 9.4.2 b). The response carries the CDB's length L, so
-     * the fabric reports the residual (RFC 7143 11.4.5.1: overflow L - E, underflow E - L). Refused:
+     * before any data is requested or written (FCP-4 FCP_DL rule b). The response carries the CDB's length L, so
+     * the fabric reports the residual (RFC 7143 11.4.5: overflow L - E, underflow E - L). Refused:
      * <ul>
      * <li>a command whose Data-Out must be exact (WRITE SAME, COMPARE AND WRITE) when E != L;</li>
      * <li>a block write (WRITE, WRITE AND VERIFY, ORWRITE, WRITE ATOMIC) whose data comes in the wrong
@@ -213,7 +213,7 @@ public final class CommandPipeline {
      * <li>a block write with E &lt; L and E not a whole number of blocks: the bytes of the partial block would
      *     have been transferred yet not written, and GOOD would claim them.</li>
      * </ul>
-     * Everything else runs (FCP-4 9.4.2 a): a block write with E &lt; L in whole blocks writes those blocks
+     * Everything else runs (FCP-4 FCP_DL rule a): a block write with E &lt; L in whole blocks writes those blocks
      * (overflow residual L - E, also for E = 0), with E &gt; L it writes L bytes (underflow E - L).
      */
     static boolean refusesDataOutLength(ParsedCommand p, ScsiTask task) {

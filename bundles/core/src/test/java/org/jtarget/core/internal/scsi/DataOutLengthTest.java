@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Data-Out rows of the residual decision table (docs/conformance.md "Residuals"): what a write does
- * when the transport's expected length E differs from the CDB's length L (FCP-4 9.4.2, RFC 7143 11.4.5.1).
+ * when the transport's expected length E differs from the CDB's length L (FCP-4 FCP_DL rules, RFC 7143 11.4.5).
  * The response's transfer length is L, from which the fabric computes the residual (E - L).
  */
 class DataOutLengthTest {
@@ -70,7 +70,7 @@ class DataOutLengthTest {
 
     @Test
     void overflowInWholeBlocksWritesThoseBlocks() {
-        // E = 1 block < L = 2 blocks: GOOD for the block that came, overflow 512 (FCP-4 9.4.2 a)
+        // E = 1 block < L = 2 blocks: GOOD for the block that came, overflow 512 (FCP-4 FCP_DL rule a)
         ScsiResponse r = write(ready(), rw10(0x2A, 0, 2), DataDirection.WRITE, B);
         assertEquals(ScsiStatus.GOOD, r.status());
         assertEquals(2 * B, r.transferLength());

@@ -382,7 +382,7 @@ class DeviceServerTest {
         assertEquals(9, disk.bytes()[20 * 512]);
         byte[] s2 = check(h.out(n, 0, cdb, caw), 0xE, 0x1D, 0x00);
         assertEquals(0, s2[6]);
-        check(h.out(n, 0, cdb, new byte[2048]), 0x5, 0x0E, 0x03); // EDTL != 2 blocks: FCP-4 9.4.2 b
+        check(h.out(n, 0, cdb, new byte[2048]), 0x5, 0x0E, 0x03); // EDTL != 2 blocks: FCP-4 FCP_DL rule b
     }
 
     @Test

@@ -441,8 +441,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             // PROTOCOL SERVICE CRC ERROR once the last Data-Out of its open sequences has come.
             task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, pdu.ttt(), pdu.finalFlag());
         } else {
-            // a broken rule (§7.3): reject the PDU and end the command with ABORTED COMMAND / DATA PHASE
-            // ERROR (a Reject never ends a task by itself); the connection and the other commands go on.
+            // a broken rule: reject the PDU and end the command with ABORTED COMMAND / DATA PHASE
+            // ERROR (§7.4: a Reject never ends a task by itself); the connection and the other commands go on.
             reject(Reject.PROTOCOL_ERROR, pdu);
             task.failDataPhase(SenseReason.DATA_PHASE_ERROR, false, pdu.ttt(), pdu.finalFlag());
         }

@@ -202,7 +202,7 @@ final class IscsiTask implements ScsiTask {
      * @param awaitEnd for a lost Data-Out (digest error, or one implied by a DataSN out of order): answer only
      *                 once the initiator has sent the last Data-Out (F bit) of every sequence still open,
      *                 counting {@code ttt}'s as ended when {@code lastOfSequence} (RFC 7143 §7.8 b, §7.9);
-     *                 otherwise (a protocol error, §7.3) answer at once
+     *                 otherwise (a protocol error) answer at once (§7.4: the Reject alone never ends it)
      */
     void failDataPhase(SenseReason reason, boolean awaitEnd, int ttt, boolean lastOfSequence) {
         if (finished) {

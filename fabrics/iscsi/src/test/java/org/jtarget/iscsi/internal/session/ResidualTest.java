@@ -17,7 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The residual rows of docs/conformance.md "Residuals" as the fabric reports them (RFC 7143 §11.4.5.1): reads
+ * The residual rows of docs/conformance.md "Residuals" as the fabric reports them (RFC 7143 §11.4.5): reads
  * send at most EDTL bytes, overflow (O) = what the command had minus EDTL, underflow (U) = EDTL minus what it
  * had; for writes and CHECK CONDITION the core's transfer length against EDTL. (Which writes are refused is
  * the core's decision, tested in bundles/core DataOutLengthTest.)

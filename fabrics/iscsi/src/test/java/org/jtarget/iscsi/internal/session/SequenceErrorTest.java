@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Data-Out with a DataSN out of order at ErrorRecoveryLevel 0 (what libiscsi's iSCSIDataSnInvalid sends):
  * an implied digest error (RFC 7143 §7.9) that ERL 0 cannot recover (§7.8 b). The PDU is not rejected
- * (initiators end the task at a Reject and then meet its response as unsolicited, §7.3); the command ends
+ * (initiators end the task at a Reject and then meet its response as unsolicited, §7.4); the command ends
  * with CHECK CONDITION, ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR once the initiator sent the last
  * Data-Out of the sequence (F bit); nothing is written and the session goes on.
  */
