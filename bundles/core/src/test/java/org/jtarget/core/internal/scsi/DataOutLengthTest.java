@@ -118,14 +118,19 @@ class DataOutLengthTest {
     }
 
     @Test
-    void exactDataOutCommandsRefuseAnyOtherLength() {
+    void exactDataOutCommandsRefuseAnyOtherLengthAsAnInvalidCdb() {
         ScsiEngine.Nexus n = ready();
         // WRITE SAME(10) takes exactly one block, whatever the number of blocks it fills
         for (int edtl : new int[] {0, 200, 2 * B}) {
             ScsiResponse r = write(n, rw10(0x41, 0, 4), edtl == 0 ? DataDirection.NONE : DataDirection.WRITE, edtl);
-            check(r, 0x5, 0x0E, 0x03);
+            check(r, 0x5, 0x24, 0x00);
             assertEquals(B, r.transferLength());
         }
+        // COMPARE AND WRITE of NUMBER OF BLOCKS 0 (256 wrapped into the byte) with 512 blocks of Data-Out
+        byte[] caw = rw16(0x89, 0, 0, 0);
+        ScsiResponse r = write(n, caw, DataDirection.WRITE, 2 * 256 * B);
+        check(r, 0x5, 0x24, 0x00);
+        assertEquals(0, r.transferLength());
         assertWritten(0, 8 * B);
     }
 }

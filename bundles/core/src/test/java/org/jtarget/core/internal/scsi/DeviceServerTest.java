@@ -382,7 +382,7 @@ class DeviceServerTest {
         assertEquals(9, disk.bytes()[20 * 512]);
         byte[] s2 = check(h.out(n, 0, cdb, caw), 0xE, 0x1D, 0x00);
         assertEquals(0, s2[6]);
-        check(h.out(n, 0, cdb, new byte[2048]), 0x5, 0x0E, 0x03); // EDTL != 2 blocks: FCP-4 FCP_DL rule b
+        check(h.out(n, 0, cdb, new byte[2048]), 0x5, 0x24, 0x00);
     }
 
     @Test
@@ -394,7 +394,7 @@ class DeviceServerTest {
         assertEquals(3, disk.bytes()[30 * 512]);
         assertEquals(3, disk.bytes()[35 * 512 - 1]);
         assertEquals(0, disk.bytes()[35 * 512]);
-        check(h.out(n, 0, rw10(0x41, 30, 5), new byte[1024]), 0x5, 0x0E, 0x03); // EDTL != 1 block
+        check(h.out(n, 0, rw10(0x41, 30, 5), new byte[1024]), 0x5, 0x24, 0x00);
     }
 
     @Test
