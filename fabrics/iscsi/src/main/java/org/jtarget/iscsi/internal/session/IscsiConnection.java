@@ -499,6 +499,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
             return;
         }
+        IscsiTask stalled = function == TaskManagementFunction.ABORT_TASK ? tasks.get(request.referencedTaskTag())
+                : null;
+        if (stalled != null && stalled.abandonFailedDataPhase()) { // §7.8 b: the TMF concludes the task
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
+            return;
+        }
         int ref = request.refCmdSn();
         if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
                 && !serialGreater(expCmdSn, ref) && !serialGreater(ref, maxCmdSn())

@@ -225,6 +225,22 @@ final class IscsiTask implements ScsiTask {
         }
     }
 
+    /**
+     * ABORT TASK while a failed data phase waits for its last Data-Out (RFC 7143 §7.8 b: a task management
+     * command may conclude that wait): the task ends without a response and its ITT is free.
+     *
+     * @return whether this task was waiting so
+     */
+    boolean abandonFailedDataPhase() {
+        if (failure == null) {
+            return false;
+        }
+        failure = null;
+        openSequences.clear();
+        connection.taskFinished(this);
+        return true;
+    }
+
     /** Sends the CHECK CONDITION of a failed data phase and lets the ITT go. */
     private void respondFailure() {
         SenseReason reason = failure;

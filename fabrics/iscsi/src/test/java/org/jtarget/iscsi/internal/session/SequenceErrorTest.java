@@ -13,6 +13,8 @@ import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.ReadyToTransfer;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
 import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
+import org.jtarget.iscsi.internal.pdu.TaskManagementRequest;
+import org.jtarget.iscsi.internal.pdu.TaskManagementResponsePdu;
 import org.jtarget.iscsi.internal.testing.FakeTargetCore;
 import org.jtarget.iscsi.internal.testing.TestInitiator;
 import org.junit.jupiter.api.AfterEach;
@@ -64,6 +66,10 @@ class SequenceErrorTest {
         } finally {
             pdus.forEach(ReferenceCountUtil::release);
         }
+        assertNothingWrittenAndTheSessionGoesOn();
+    }
+
+    private void assertNothingWrittenAndTheSessionGoesOn() {
         assertEquals(0, tpg.disk.bytes[100 * 512], "nothing written");
         initiator.send(new ScsiCommand(false, true, false, false, 1, 0, initiator.nextItt(), 0, initiator.cmdSn++,
                 initiator.expStatSn, new byte[16], 0, null));
@@ -116,5 +122,22 @@ class SequenceErrorTest {
         assertTrue(initiator.receiveAll().isEmpty(), "§7.8 b: no response before the burst's last Data-Out");
         initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 512, block()));
         assertCrcErrorAndNothingWritten(write, initiator.receiveAll());
+    }
+
+    @Test
+    void abortTaskConcludesTheWaitForTheLastDataOut() {
+        initiator.loginNormal(TARGET, "InitialR2T=Yes", "ImmediateData=No");
+        ScsiCommand write = write(2, false);
+        initiator.send(write);
+        ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
+        initiator.send(new DataOut(false, 0, write.itt(), r2t.ttt(), 0, 7, 0, block()));
+        assertTrue(initiator.receiveAll().isEmpty());
+        initiator.send(new TaskManagementRequest(true, 1, 0, initiator.nextItt(), write.itt(), initiator.cmdSn,
+                initiator.expStatSn, write.cmdSn(), 0)); // ABORT TASK
+        TaskManagementResponsePdu tmf = initiator.receive(TaskManagementResponsePdu.class);
+        assertEquals(0, tmf.response(), "Function Complete (§7.8 b: the TMF concludes the task)");
+        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 1, 512, block()));
+        assertTrue(initiator.receiveAll().isEmpty(), "an aborted task sends no SCSI Response");
+        assertNothingWrittenAndTheSessionGoesOn();
     }
 }
