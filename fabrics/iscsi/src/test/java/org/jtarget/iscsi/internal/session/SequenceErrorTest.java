@@ -112,26 +112,31 @@ class SequenceErrorTest {
         }
     }
 
-    @Test
-    void swappedDataSnsWaitForTheLastDataOutOfTheBurst() {
+    private ReadyToTransfer r2tOf;
+
+    /** A 2-block WRITE whose solicited burst starts with {@code dataSn} instead of 0, F bit clear: no answer yet. */
+    private ScsiCommand writeWithFirstDataSn(int dataSn) {
         initiator.loginNormal(TARGET, "InitialR2T=Yes", "ImmediateData=No");
         ScsiCommand write = write(2, false);
         initiator.send(write);
-        ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        initiator.send(new DataOut(false, 0, write.itt(), r2t.ttt(), 0, 1, 0, block()));
+        r2tOf = initiator.receive(ReadyToTransfer.class);
+        initiator.send(new DataOut(false, 0, write.itt(), r2tOf.ttt(), 0, dataSn, 0, block()));
         assertTrue(initiator.receiveAll().isEmpty(), "§7.8 b: no response before the burst's last Data-Out");
+        return write;
+    }
+
+    @Test
+    void swappedDataSnsWaitForTheLastDataOutOfTheBurst() {
+        ScsiCommand write = writeWithFirstDataSn(1);
+        ReadyToTransfer r2t = r2tOf;
         initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), 0, 0, 512, block()));
         assertCrcErrorAndNothingWritten(write, initiator.receiveAll());
     }
 
     @Test
     void abortTaskConcludesTheWaitForTheLastDataOut() {
-        initiator.loginNormal(TARGET, "InitialR2T=Yes", "ImmediateData=No");
-        ScsiCommand write = write(2, false);
-        initiator.send(write);
-        ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        initiator.send(new DataOut(false, 0, write.itt(), r2t.ttt(), 0, 7, 0, block()));
-        assertTrue(initiator.receiveAll().isEmpty());
+        ScsiCommand write = writeWithFirstDataSn(7);
+        ReadyToTransfer r2t = r2tOf;
         initiator.send(new TaskManagementRequest(true, 1, 0, initiator.nextItt(), write.itt(), initiator.cmdSn,
                 initiator.expStatSn, write.cmdSn(), 0)); // ABORT TASK
         TaskManagementResponsePdu tmf = initiator.receive(TaskManagementResponsePdu.class);
