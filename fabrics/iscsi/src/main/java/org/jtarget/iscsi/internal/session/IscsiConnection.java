@@ -442,13 +442,21 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
             return;
         }
-        String problem = task.onDataOut(pdu);
-        if (problem != null) {
-            // ERL 0 has no within-command recovery (§7.1.4): reject the PDU and end the command with
-            // ABORTED COMMAND / DATA PHASE ERROR; the connection and the other commands go on.
-            LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem);
+        IscsiTask.DataOutError problem = task.onDataOut(pdu);
+        if (problem == null) {
+            return;
+        }
+        LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem.message());
+        if (problem.sequence()) {
+            // §7.9: a DataSN out of order implies a Data-Out lost to a digest error; ERL 0 cannot ask for it
+            // again (§7.8 b): the PDU itself is sound (no Reject), the command ends with CHECK CONDITION,
+            // PROTOCOL SERVICE CRC ERROR once the last Data-Out of its open sequences has come.
+            task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, pdu.ttt(), pdu.finalFlag());
+        } else {
+            // a broken rule: reject the PDU and end the command with ABORTED COMMAND / DATA PHASE
+            // ERROR (§7.4: a Reject never ends a task by itself); the connection and the other commands go on.
             reject(Reject.PROTOCOL_ERROR, pdu);
-            task.failDataPhase(SenseReason.DATA_PHASE_ERROR);
+            task.failDataPhase(SenseReason.DATA_PHASE_ERROR, false, pdu.ttt(), pdu.finalFlag());
         }
     }
 
@@ -501,6 +509,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         if (function == TaskManagementFunction.TASK_REASSIGN) { // ERL 0 (§11.5.1)
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
+            return;
+        }
+        IscsiTask stalled = function == TaskManagementFunction.ABORT_TASK ? tasks.get(request.referencedTaskTag())
+                : null;
+        if (stalled != null && stalled.abandonFailedDataPhase()) { // §7.8 b: the TMF concludes the task
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
             return;
         }
         int ref = request.refCmdSn();
@@ -640,8 +654,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
             // §7.8: the data is lost and ERL 0 cannot ask for it again: end the command it belonged to.
             IscsiTask task = tasks.get(bad.itt());
-            if (task != null) {
-                task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR);
+            if (task != null) { // §7.8 b: answered after the last Data-Out of the open sequences
+                ByteBuf bhs = bad.data();
+                task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, bhs.getInt(20),
+                        (bhs.getByte(1) & 0x80) != 0);
             }
         }
         if (bad.fatal()) {

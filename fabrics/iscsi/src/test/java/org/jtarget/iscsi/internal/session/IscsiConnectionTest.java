@@ -168,13 +168,13 @@ class IscsiConnectionTest {
     }
 
     @Test
-    void wrongDataSnRejectsAndEndsOnlyThatCommand() {
+    void wrongBufferOffsetRejectsAndEndsOnlyThatCommand() {
         initiator.loginNormal(TARGET);
         ScsiCommand write = command(write10(0, 2), false, true, 1024, null, true);
         initiator.send(write);
         ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), initiator.expStatSn, 5, 0,
-                Unpooled.wrappedBuffer(new byte[1024])));
+        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), initiator.expStatSn, 0, 512,
+                Unpooled.wrappedBuffer(new byte[512])));
         List<IscsiPdu> pdus = initiator.receiveAll();
         assertEquals(2, pdus.size(), pdus.toString());
         Reject reject = (Reject) pdus.get(0);
