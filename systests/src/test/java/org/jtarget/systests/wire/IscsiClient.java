@@ -301,6 +301,11 @@ public final class IscsiClient implements AutoCloseable {
         return cmdSn;
     }
 
+    /** The CmdSN for a non-immediate command the caller sends raw ({@link #send}); the next one gets the one after. */
+    public int nextCmdSn() {
+        return cmdSn++;
+    }
+
     /** The StatSN after the last one received, sent as ExpStatSN (§4.2.2.2). */
     public int expStatSn() {
         return expStatSn;
