@@ -188,7 +188,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        if (!closed) { // every write still queued fails after a reset and reports here (void promises): log once
+            LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        }
         close();
     }
 
