@@ -11,10 +11,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jtarget.systests.fuzz.FuzzCounts;
 import org.jtarget.systests.fuzz.NetworkFuzzer;
@@ -57,6 +62,8 @@ class NetworkFuzzIT {
     /** Log lines that mean the JVM or the pipeline failed (slf4j-simple levels, JUL SEVERE, Netty's LEAK). */
     private static final Pattern BAD_LOG_LINE = Pattern.compile(
             "Exception in thread|OutOfMemoryError|LEAK:|\\bERROR\\b|\\bSEVERE\\b|A fatal error has been detected");
+
+    private static final Pattern CONNECTION_FAILED = Pattern.compile("^(\\S+) .*connection from (\\S+) failed: ");
 
     private JtargetInstance jtarget;
     private int chapPort;
@@ -182,6 +189,23 @@ class NetworkFuzzIT {
                 lines.filter(l -> BAD_LOG_LINE.matcher(l).find()).forEach(l -> bad.add(file.getFileName() + ": " + l));
             }
         }
+        // one line per failed connection: a peer that resets with writes queued must not flood the log. Ports are
+        // reused by later connections, so only lines for one address within a second count as repeats.
+        Map<String, List<Instant>> failures;
+        try (Stream<String> lines = Files.lines(log, StandardCharsets.ISO_8859_1)) {
+            failures = lines.map(CONNECTION_FAILED::matcher).filter(Matcher::find)
+                    .collect(Collectors.groupingBy(m -> m.group(2), Collectors.mapping(
+                            m -> OffsetDateTime.parse(m.group(1)).toInstant(), Collectors.toList())));
+        }
+        failures.forEach((peer, times) -> {
+            for (int i = 1; i < times.size(); i++) {
+                if (Duration.between(times.get(i - 1), times.get(i)).toMillis() < 1000) {
+                    bad.add("jtarget.log: the failure of the connection from " + peer + " logged again at "
+                            + times.get(i));
+                    return;
+                }
+            }
+        });
         try (Stream<Path> crashes = Files.list(jtarget.home())) {
             crashes.filter(p -> p.getFileName().toString().startsWith("hs_err_pid"))
                     .forEach(p -> bad.add("JVM crash report " + p));

@@ -49,7 +49,8 @@ public final class Victim implements Runnable {
                 } else {
                     timed(() -> {
                         byte[] payload = ("victim " + random.nextLong()).getBytes();
-                        check(Arrays.equals(payload, client.ping(payload)), "NOP-In echo differs from the NOP-Out data");
+                        check(Arrays.equals(payload, client.ping(payload)),
+                                "NOP-In echo differs from the NOP-Out data");
                     });
                     counts.add("victim: pings");
                 }
