@@ -59,9 +59,15 @@ class NetworkFuzzIT {
     private static final String CHAP_SECRET = "fuzzSecret-0123";
     /** Generous: the victim shares two cores with the target, the fuzzers and paranoid leak tracking. */
     private static final Duration VICTIM_TIMEOUT = Duration.ofSeconds(30);
-    /** Log lines that mean the JVM or the pipeline failed (slf4j-simple levels, JUL SEVERE, Netty's LEAK). */
-    private static final Pattern BAD_LOG_LINE = Pattern.compile(
-            "Exception in thread|OutOfMemoryError|LEAK:|\\bERROR\\b|\\bSEVERE\\b|A fatal error has been detected");
+    /**
+     * Log lines that mean the JVM or the pipeline failed: slf4j-simple ERROR, JUL SEVERE, Netty's LEAK, a WARN
+     * naming an exception class, and the head of a logged stack trace (an exception thrown inside the target's
+     * handling of a PDU, e.g. "core failed to accept ..." followed by "java.lang.NullPointerException: ...").
+     */
+    private static final Pattern BAD_LOG_LINE = Pattern.compile("Exception in thread|OutOfMemoryError|LEAK:"
+            + "|\\bERROR\\b|\\bSEVERE\\b|A fatal error has been detected"
+            + "|\\bWARN\\b.*\\b[a-z]+\\.[\\w.$]*(Exception|Error)\\b"
+            + "|^[a-z][\\w$]*(\\.[\\w$]+)+(Exception|Error)(:|$)");
 
     private static final Pattern CONNECTION_FAILED = Pattern.compile("^(\\S+) .*connection from (\\S+) failed: ");
 
