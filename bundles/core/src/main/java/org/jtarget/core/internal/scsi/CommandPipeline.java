@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CommandPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
+    /** System.nanoTime() of the last "out of buffer memory" warning (racy on purpose: it only thins the log). */
+    private static volatile long lastOutOfMemoryLog = System.nanoTime() - 2_000_000_000L;
 
     private final OpcodeTable table;
 
@@ -240,7 +242,9 @@ public final class CommandPipeline {
         CompletionStage<ScsiResponse> result;
         try {
             result = c.parsed().handler().execute(c);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // OutOfMemoryError: a buffer the handler allocates (Command.allocate) is beyond the direct memory
+            // limit. Thrown on, it would leave the command in the task set for ever, on whatever thread started it.
             result = CompletableFuture.failedFuture(e);
         }
         result.whenComplete((r, t) -> finish(c, r, t));
@@ -252,6 +256,20 @@ public final class CommandPipeline {
 
     /** Ends a command with its outcome (or its failure), unless it was aborted meanwhile. */
     private void finish(Command c, ScsiResponse response, Throwable failure) {
+        if (failure != null && outOfMemory(failure)) {
+            if (response != null && response.data() != null) {
+                response.data().release();
+            }
+            // SAM-5 5.3.1: the logical unit lacks the resources (buffer memory) for this command now; initiators
+            // retry TASK SET FULL, and the memory comes back as other commands' data is sent
+            long now = System.nanoTime();
+            if (now - lastOutOfMemoryLog > 1_000_000_000L) {
+                lastOutOfMemoryLog = now;
+                LOG.warn("{}: {}; answered TASK SET FULL (logged at most once a second)", c, failure.toString());
+            }
+            failure = null;
+            response = new ScsiResponse(ScsiStatus.TASK_SET_FULL, null, null, 0);
+        }
         if (failure != null) {
             if (response != null && response.data() != null) {
                 response.data().release();
@@ -272,6 +290,13 @@ public final class CommandPipeline {
         } else {
             finishAborted(c, response);
         }
+    }
+
+    private static boolean outOfMemory(Throwable t) {
+        while (t.getCause() != null && !(t instanceof OutOfMemoryError)) {
+            t = t.getCause();
+        }
+        return t instanceof OutOfMemoryError;
     }
 
     /** Ends an aborted command: no response, the fabric hears {@link ScsiTask#aborted()}. */

@@ -193,7 +193,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), NetworkText.escape(cause));
+        if (!closed) { // every write still queued fails after a reset and reports here (void promises): log once
+            LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), NetworkText.escape(cause));
+        }
         close();
     }
 
@@ -410,13 +412,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             reject(Reject.PROTOCOL_ERROR, command);
             return;
         }
+        ScsiSession session = scsi;
+        if (session == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
+            return;
+        }
         IscsiTask task = new IscsiTask(this, command, parameters);
         tasks.put(task.itt(), task);
         if (task.countsAgainstWindow()) {
             inFlight++;
         }
         try {
-            scsi.submit(task);
+            session.submit(task);
         } catch (RuntimeException e) {
             LOG.warn("core failed to accept {}", task, e);
             if (tasks.remove(task.itt()) == task) {
@@ -530,7 +536,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
             return;
         }
-        scsi.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
+        ScsiSession session = scsi;
+        if (session == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
+            return;
+        }
+        session.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
                 .whenComplete((response, failure) -> runOnLoop(() -> {
                     if (failure != null) {
                         LOG.warn("task management {} failed", function, failure);

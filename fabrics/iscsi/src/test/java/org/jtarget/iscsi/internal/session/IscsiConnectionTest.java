@@ -548,4 +548,31 @@ class IscsiConnectionTest {
         assertTrue(all.toString().contains("TargetName=iqn.2026-11.org.jtarget:many-39\nTargetAddress=127.0.0.1:3260,1\n"),
                 all.toString());
     }
+
+    /**
+     * The core ends a session from its own thread (FabricSession.close: a reinstating login, §6.3.5, or the
+     * target's removal) while PDUs of it are still read on its event loop, before the channel has closed: they
+     * are dropped. Before, the SCSI Command was answered TARGET FAILURE (a NullPointerException on the ended
+     * session, logged with its stack), as the network fuzzer saw once in a few thousand connections.
+     */
+    @Test
+    void commandsReadWhileTheCoreEndsTheSessionAreDropped() {
+        initiator.loginNormal(TARGET);
+        initiator.target.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            private boolean held;
+
+            @Override
+            public void close(io.netty.channel.ChannelHandlerContext ctx, io.netty.channel.ChannelPromise promise) {
+                if (held) {
+                    ctx.close(promise);
+                }
+                held = true; // the first close waits, as it would on the connection's event loop
+            }
+        });
+        core.sessions.get(0).fabricSession.close();
+        initiator.send(command(new byte[] {0}, false, false, 0, null, true));
+        List<IscsiPdu> answers = initiator.receiveAll();
+        answers.forEach(ReferenceCountUtil::release);
+        assertEquals(List.of(), answers, "answers from a session the core ended");
+    }
 }
