@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +32,7 @@ final class JtargetInstance implements AutoCloseable {
     private final Path dir;
     private final Path home;
     private final int port;
+    private final Map<String, String> environment = new LinkedHashMap<>();
     private Process process;
 
     private JtargetInstance(Path launcher, Path dir, int port) {
@@ -85,6 +88,25 @@ final class JtargetInstance implements AutoCloseable {
         return process.pid();
     }
 
+    /** Whether the started process is still running. */
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    /** The work directory: {@code home/} and {@code console.log}. */
+    Path dir() {
+        return dir;
+    }
+
+    /**
+     * Sets an environment variable for the next {@link #start}, e.g. {@code JTARGET_JAVA_OPTS} (extra JVM
+     * options, read by {@code bin/jtarget}).
+     */
+    JtargetInstance environment(String name, String value) {
+        environment.put(name, value);
+        return this;
+    }
+
     /**
      * Starts the process and waits until LUN 0 of the default target answers INQUIRY (or, without
      * iscsi-inq, until the portal accepts connections). Fails with the console tail if it exits or times out.
@@ -94,7 +116,10 @@ final class JtargetInstance implements AutoCloseable {
             throw new IllegalStateException("already running: pid " + process.pid());
         }
         Files.createDirectories(home);
-        process = new ProcessBuilder(launcher.toString(), "--home", home.toString(), "--portal", portal())
+        ProcessBuilder builder = new ProcessBuilder(launcher.toString(), "--home", home.toString(), "--portal",
+                portal());
+        builder.environment().putAll(environment);
+        process = builder
                 .directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)

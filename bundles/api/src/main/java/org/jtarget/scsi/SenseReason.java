@@ -27,6 +27,11 @@ public enum SenseReason {
     TOO_MANY_SEGMENT_DESCRIPTORS(SenseKey.ILLEGAL_REQUEST, 0x26, 0x08),
     UNSUPPORTED_SEGMENT_DESCRIPTOR_TYPE_CODE(SenseKey.ILLEGAL_REQUEST, 0x26, 0x09),
     INVALID_MESSAGE_ERROR(SenseKey.ILLEGAL_REQUEST, 0x49, 0x00),
+    /**
+     * The transport's expected data transfer length cannot serve the command (FCP-4 FCP_DL rule b;
+     * iSCSI EDTL, RFC 7143 11.4.5): nothing was transferred or written.
+     */
+    INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT(SenseKey.ILLEGAL_REQUEST, 0x0E, 0x03),
     // NOT READY
     LOGICAL_UNIT_NOT_READY(SenseKey.NOT_READY, 0x04, 0x00),
     LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION(SenseKey.NOT_READY, 0x04, 0x03),

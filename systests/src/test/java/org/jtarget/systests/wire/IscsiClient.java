@@ -152,12 +152,20 @@ public final class IscsiClient implements AutoCloseable {
 
     /** Sends a BHS and a data segment, padded to 4 bytes (RFC 7143 §11.1). */
     public void send(ByteBuffer bhs, byte[] data) throws IOException {
+        sendRaw(frame(bhs, data));
+    }
+
+    /**
+     * The bytes of one PDU: the BHS with its DataSegmentLength set to {@code data.length} (TotalAHSLength kept),
+     * then the data padded to 4 bytes (§11.2.1.5). No AHS is added.
+     */
+    public static byte[] frame(ByteBuffer bhs, byte[] data) {
         byte[] header = bhs.array();
         ByteBuffer.wrap(header).putInt(4, (header[4] & 0xff) << 24 | data.length);
         byte[] pdu = new byte[48 + ((data.length + 3) & ~3)];
         System.arraycopy(header, 0, pdu, 0, 48);
         System.arraycopy(data, 0, pdu, 48, data.length);
-        sendRaw(pdu);
+        return pdu;
     }
 
     /** Sends bytes as they are. */
@@ -180,6 +188,30 @@ public final class IscsiClient implements AutoCloseable {
             expStatSn = ByteBuffer.wrap(bhs).getInt(24) + 1; // NOP-In pings (ITT 0xffffffff) do not advance StatSN
         }
         return new Pdu(bhs, data);
+    }
+
+    /**
+     * The next PDU if its first byte arrives within {@code wait}, else null; the stream stays in step either way
+     * (the rest of a PDU whose first byte came is read with the connection's full timeout). Throws
+     * {@link java.io.EOFException} when the target has closed the connection.
+     */
+    public Pdu poll(Duration wait) throws IOException {
+        int timeout = socket.getSoTimeout();
+        in.mark(1);
+        socket.setSoTimeout((int) Math.max(1, wait.toMillis()));
+        int first;
+        try {
+            first = in.read();
+        } catch (java.net.SocketTimeoutException e) {
+            return null;
+        } finally {
+            socket.setSoTimeout(timeout);
+        }
+        if (first < 0) {
+            throw new java.io.EOFException("connection closed by the target");
+        }
+        in.reset();
+        return receive();
     }
 
     /** Whether the target closed the connection: the next read sees end of stream (or a reset). */
@@ -243,16 +275,8 @@ public final class IscsiClient implements AutoCloseable {
         }
         Map<String, String> keys = challenge.keys();
         String hexChallenge = keys.getOrDefault("CHAP_C", "0x").substring(2);
-        byte[] response;
-        try {
-            java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
-            md5.update((byte) Integer.parseInt(keys.getOrDefault("CHAP_I", "0")));
-            md5.update(secret.getBytes(StandardCharsets.UTF_8));
-            md5.update(java.util.HexFormat.of().parseHex(hexChallenge));
-            response = md5.digest();
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        byte[] response = chapResponse(Integer.parseInt(keys.getOrDefault("CHAP_I", "0")), secret,
+                java.util.HexFormat.of().parseHex(hexChallenge));
         Pdu verdict = loginRequest(true, 0, 1, isid, 0, List.of("CHAP_N=" + user,
                 "CHAP_R=0x" + java.util.HexFormat.of().formatHex(response)));
         if (verdict.loginStatus() != 0) {
@@ -263,8 +287,36 @@ public final class IscsiClient implements AutoCloseable {
         return last;
     }
 
+    /** The CHAP response to a challenge: MD5(identifier || secret || challenge) (RFC 1994 §4.1, CHAP_A=5). */
+    public static byte[] chapResponse(int identifier, String secret, byte[] challenge) {
+        try {
+            java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+            md5.update((byte) identifier);
+            md5.update(secret.getBytes(StandardCharsets.UTF_8));
+            md5.update(challenge);
+            return md5.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public int tsih() {
         return tsih;
+    }
+
+    /** The CmdSN the next non-immediate command gets (RFC 7143 §4.2.2.1); login does not advance it. */
+    public int cmdSn() {
+        return cmdSn;
+    }
+
+    /** The CmdSN for a non-immediate command the caller sends raw ({@link #send}); the next one gets the one after. */
+    public int nextCmdSn() {
+        return cmdSn++;
+    }
+
+    /** The StatSN after the last one received, sent as ExpStatSN (§4.2.2.2). */
+    public int expStatSn() {
+        return expStatSn;
     }
 
     // ---- full feature phase ----
@@ -412,6 +464,12 @@ public final class IscsiClient implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         keys.forEach(k -> sb.append(k).append('\0'));
         return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Closes the connection with a TCP reset instead of a FIN (SO_LINGER 0): a peer that vanishes. */
+    public void reset() throws IOException {
+        socket.setSoLinger(true, 0);
+        socket.close();
     }
 
     @Override

@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CommandPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(CommandPipeline.class);
+    /** System.nanoTime() of the last "out of buffer memory" warning (racy on purpose: it only thins the log). */
+    private static volatile long lastOutOfMemoryLog = System.nanoTime() - 2_000_000_000L;
 
     private final OpcodeTable table;
 
@@ -162,11 +164,12 @@ public final class CommandPipeline {
                 return;
             }
         }
-        // 7. Data-Out
+        // 7. Data-Out: the transport's expected length against the CDB's (see refusesDataOutLength)
         ScsiTask task = c.task();
         DataDirection dir = task.direction();
-        if (p.hasFlag(OpcodeDescriptor.EXACT_DATA_OUT) && p.dataOutLength() != task.expectedDataLength()) {
-            fail(c, Sense.of(SenseReason.INVALID_FIELD_IN_CDB));
+        SenseReason refused = refusesDataOutLength(p, task);
+        if (refused != null) {
+            finish(c, checkCondition(c.lu(), Sense.of(refused), p.dataOutLength()), null);
             return;
         }
         if (p.dataOutLength() > 0 && task.expectedDataLength() > 0
@@ -200,11 +203,48 @@ public final class CommandPipeline {
         execute(c);
     }
 
+    /**
+     * Why a command's Data-Out length (the transport's expected length E, e.g. iSCSI EDTL) cannot serve it,
+     * or null when it runs. A refused command ends in CHECK CONDITION before any data is requested or
+     * written; the response carries the CDB's length L, so the fabric reports the residual (RFC 7143 11.4.5:
+     * overflow L - E, underflow E - L). Refused:
+     * <ul>
+     * <li>a block write (WRITE, WRITE AND VERIFY, ORWRITE, WRITE ATOMIC) with E &lt; L and E not a whole
+     *     number of blocks: the bytes of the partial block would be transferred yet not written, and GOOD
+     *     would claim them. ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (FCP-4 FCP_DL rule b);</li>
+     * <li>a block write whose data comes in the wrong direction (E &gt; 0 without Data-Out): the same;</li>
+     * <li>a command whose CDB fixes its Data-Out exactly (WRITE SAME: one block; COMPARE AND WRITE: twice
+     *     NUMBER OF BLOCKS) when E != L: INVALID FIELD IN CDB, as before and as libiscsi's CompareAndWrite
+     *     tests expect (their NUMBER OF BLOCKS 256 wraps to 0 in the byte).</li>
+     * </ul>
+     * Everything else runs (FCP-4 FCP_DL rule a): a block write with E &lt; L in whole blocks writes those
+     * blocks (overflow residual L - E, also for E = 0), with E &gt; L it writes L bytes (underflow E - L).
+     */
+    static SenseReason refusesDataOutLength(ParsedCommand p, ScsiTask task) {
+        DataDirection dir = task.direction();
+        boolean out = dir == DataDirection.WRITE || dir == DataDirection.BIDIRECTIONAL;
+        int expected = out ? task.expectedDataLength() : 0;
+        int length = p.dataOutLength();
+        if (p.hasFlag(OpcodeDescriptor.EXACT_DATA_OUT)) {
+            return expected != length ? SenseReason.INVALID_FIELD_IN_CDB : null;
+        }
+        boolean blockWrite = p.hasFlag(OpcodeDescriptor.WRITE) && p.blocks() > 0 && length > 0
+                && length % p.blocks() == 0;
+        if (!blockWrite) {
+            return null;
+        }
+        int blockSize = (int) (length / p.blocks());
+        boolean refused = !out && task.expectedDataLength() > 0 || expected < length && expected % blockSize != 0;
+        return refused ? SenseReason.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT : null;
+    }
+
     private void execute(Command c) {
         CompletionStage<ScsiResponse> result;
         try {
             result = c.parsed().handler().execute(c);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // OutOfMemoryError: a buffer the handler allocates (Command.allocate) is beyond the direct memory
+            // limit. Thrown on, it would leave the command in the task set for ever, on whatever thread started it.
             result = CompletableFuture.failedFuture(e);
         }
         result.whenComplete((r, t) -> finish(c, r, t));
@@ -216,6 +256,20 @@ public final class CommandPipeline {
 
     /** Ends a command with its outcome (or its failure), unless it was aborted meanwhile. */
     private void finish(Command c, ScsiResponse response, Throwable failure) {
+        if (failure != null && outOfMemory(failure)) {
+            if (response != null && response.data() != null) {
+                response.data().release();
+            }
+            // SAM-5 5.3.1: the logical unit lacks the resources (buffer memory) for this command now; initiators
+            // retry TASK SET FULL, and the memory comes back as other commands' data is sent
+            long now = System.nanoTime();
+            if (now - lastOutOfMemoryLog > 1_000_000_000L) {
+                lastOutOfMemoryLog = now;
+                LOG.warn("{}: {}; answered TASK SET FULL (logged at most once a second)", c, failure.toString());
+            }
+            failure = null;
+            response = new ScsiResponse(ScsiStatus.TASK_SET_FULL, null, null, 0);
+        }
         if (failure != null) {
             if (response != null && response.data() != null) {
                 response.data().release();
@@ -236,6 +290,13 @@ public final class CommandPipeline {
         } else {
             finishAborted(c, response);
         }
+    }
+
+    private static boolean outOfMemory(Throwable t) {
+        while (t.getCause() != null && !(t instanceof OutOfMemoryError)) {
+            t = t.getCause();
+        }
+        return t instanceof OutOfMemoryError;
     }
 
     /** Ends an aborted command: no response, the fabric hears {@link ScsiTask#aborted()}. */
@@ -271,7 +332,12 @@ public final class CommandPipeline {
 
     /** CHECK CONDITION with sense in the format the LU's D_SENSE bit selects (SPC-4 7.5.8). */
     public static ScsiResponse checkCondition(ScsiLogicalUnit lu, Sense sense) {
+        return checkCondition(lu, sense, 0);
+    }
+
+    /** As {@link #checkCondition(ScsiLogicalUnit, Sense)}, with the Data-Out length the CDB asked for. */
+    static ScsiResponse checkCondition(ScsiLogicalUnit lu, Sense sense, int transferLength) {
         boolean descriptor = lu != null && lu.modePages().descriptorSense();
-        return new ScsiResponse(ScsiStatus.CHECK_CONDITION, null, SenseData.encode(sense, descriptor), 0);
+        return new ScsiResponse(ScsiStatus.CHECK_CONDITION, null, SenseData.encode(sense, descriptor), transferLength);
     }
 }

@@ -522,4 +522,22 @@ class DeviceServerTest {
         Harness.release(read.response.get(5, TimeUnit.SECONDS));
         assertTrue(lu.drained().toCompletableFuture().isDone());
     }
+
+    /**
+     * A READ whose buffer cannot be had (direct memory exhausted: OutOfMemoryError from the allocator) is answered
+     * TASK SET FULL (SAM-5 5.3.1: the logical unit lacks resources) and leaves the task set; before, the error
+     * escaped the pipeline and the command stayed in the task set for ever, so an ORDERED command behind it
+     * never ran and the LU never drained.
+     */
+    @Test
+    void aCommandThatRunsOutOfBufferMemoryGetsTaskSetFullAndTheLuGoesOn() {
+        ScsiEngine.Nexus n = ready();
+        disk.readError = new OutOfMemoryError("Cannot reserve 67108864 bytes of direct buffer memory");
+        ScsiResponse full = h.in(n, 0, rw10(0x28, 0, 8), 4096);
+        assertEquals(ScsiStatus.TASK_SET_FULL, full.status());
+        disk.readError = null;
+        ScsiResponse ordered = Harness.run(n, new TestTask(0, rw10(0x28, 0, 8), h.nextTag(), TaskAttribute.ORDERED,
+                DataDirection.READ, 4096, null));
+        assertEquals(4096, data(ordered).length);
+    }
 }

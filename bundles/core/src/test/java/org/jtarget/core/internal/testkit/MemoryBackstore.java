@@ -21,6 +21,8 @@ public final class MemoryBackstore implements Backstore {
     /** When set, read/write stages complete only when the test completes this gate. */
     public volatile CompletableFuture<Void> gate;
     public volatile boolean closed;
+    /** When set, read throws it (as a full direct memory makes a buffer allocation throw OutOfMemoryError). */
+    public volatile Error readError;
     /** When set, offered as the backstore's {@link CryptographicErase} capability. */
     public volatile CryptographicErase crypto;
 
@@ -65,6 +67,10 @@ public final class MemoryBackstore implements Backstore {
 
     @Override
     public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
+        Error error = readError;
+        if (error != null) {
+            throw error;
+        }
         return done(() -> dst.writeBytes(data, (int) (lba * blockSize), blocks * blockSize));
     }
 

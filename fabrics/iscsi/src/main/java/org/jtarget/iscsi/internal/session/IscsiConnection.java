@@ -217,7 +217,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), NetworkText.escape(cause));
+        if (!closed) { // every write still queued fails after a reset and reports here (void promises): log once
+            LOG.info("connection from {} failed: {}", ctx.channel().remoteAddress(), NetworkText.escape(cause));
+        }
         close();
     }
 
@@ -465,6 +467,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             reject(Reject.PROTOCOL_ERROR, command);
             return;
         }
+        if (scsi == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
+            return;
+        }
         int unsolicited = ConnectionBudget.unsolicitedOf(command, parameters);
         if (!budget.reserve(unsolicited)) {
             // SAM-5 5.3.1 TASK SET FULL: the initiator retries later (Linux lowers its queue depth); its
@@ -494,11 +499,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void submit(IscsiTask task) {
-        if (closed) {
-            return; // cleanUp() ends it
+        ScsiSession session = scsi;
+        if (closed || session == null) {
+            return; // closing (terminate() on another thread, §6.3.5): cleanUp() ends the task
         }
         try {
-            scsi.submit(task);
+            session.submit(task);
         } catch (RuntimeException e) {
             LOG.warn("core failed to accept {}", task, e);
             if (tasks.remove(task.itt()) == task) {
@@ -528,13 +534,21 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
             return;
         }
-        String problem = task.onDataOut(pdu);
-        if (problem != null) {
-            // ERL 0 has no within-command recovery (§7.1.4): reject the PDU and end the command with
-            // ABORTED COMMAND / DATA PHASE ERROR; the connection and the other commands go on.
-            LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem);
+        IscsiTask.DataOutError problem = task.onDataOut(pdu);
+        if (problem == null) {
+            return;
+        }
+        LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem.message());
+        if (problem.sequence()) {
+            // §7.9: a DataSN out of order implies a Data-Out lost to a digest error; ERL 0 cannot ask for it
+            // again (§7.8 b): the PDU itself is sound (no Reject), the command ends with CHECK CONDITION,
+            // PROTOCOL SERVICE CRC ERROR once the last Data-Out of its open sequences has come.
+            task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, pdu.ttt(), pdu.finalFlag());
+        } else {
+            // a broken rule: reject the PDU and end the command with ABORTED COMMAND / DATA PHASE
+            // ERROR (§7.4: a Reject never ends a task by itself); the connection and the other commands go on.
             reject(Reject.PROTOCOL_ERROR, pdu);
-            task.failDataPhase(SenseReason.DATA_PHASE_ERROR);
+            task.failDataPhase(SenseReason.DATA_PHASE_ERROR, false, pdu.ttt(), pdu.finalFlag());
         }
     }
 
@@ -586,6 +600,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         submitDeferred(true); // the core must know every task a TMF may name (SAM-5 7.1)
+        IscsiTask stalled = function == TaskManagementFunction.ABORT_TASK ? tasks.get(request.referencedTaskTag())
+                : null;
+        if (stalled != null && stalled.abandonFailedDataPhase()) { // §7.8 b: the TMF concludes the task
+            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
+            return;
+        }
         int ref = request.refCmdSn();
         if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
                 && !serialGreater(expCmdSn, ref) && !serialGreater(ref, maxCmdSn())
@@ -599,7 +619,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
             return;
         }
-        scsi.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
+        ScsiSession session = scsi;
+        if (session == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
+            return;
+        }
+        session.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
                 .whenComplete((response, failure) -> runOnLoop(() -> {
                     if (failure != null) {
                         LOG.warn("task management {} failed", function, failure);
@@ -723,8 +747,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
             // §7.8: the data is lost and ERL 0 cannot ask for it again: end the command it belonged to.
             IscsiTask task = tasks.get(bad.itt());
-            if (task != null) {
-                task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR);
+            if (task != null) { // §7.8 b: answered after the last Data-Out of the open sequences
+                ByteBuf bhs = bad.data();
+                task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, bhs.getInt(20),
+                        (bhs.getByte(1) & 0x80) != 0);
             }
         }
         if (bad.fatal()) {

@@ -4,7 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.jtarget.iscsi.internal.pdu.DataIn;
@@ -50,6 +52,14 @@ final class IscsiTask implements ScsiTask {
     private int r2tSn;
     private CompletableFuture<ByteBuf> dataFuture;
     private boolean finished;
+    /** A data phase that broke (see {@link #failDataPhase}): the sense to answer with, or null. */
+    private SenseReason failure;
+    /** The sequences (TTT; unsolicited: the reserved tag) whose last Data-Out must come before that answer. */
+    private final Set<Integer> openSequences = new HashSet<>(2);
+
+    /** What was wrong with a Data-Out PDU; {@code sequence} for a DataSN out of order (RFC 7143 §7.9). */
+    record DataOutError(String message, boolean sequence) {
+    }
 
     private record Piece(int offset, ByteBuf data) {
     }
@@ -184,15 +194,58 @@ final class IscsiTask implements ScsiTask {
     }
 
     /**
-     * Ends the command here because its Data-Out broke the rules (sequence error, digest error): CHECK
-     * CONDITION with {@code reason}; the core's data request fails and whatever it answers later is dropped.
-     * The connection lives on. Event loop only.
+     * Ends the command here because its Data-Out broke the rules: CHECK CONDITION with {@code reason}; the
+     * core's data request fails and whatever it answers later is dropped. The connection lives on. Event
+     * loop only.
+     *
+     * @param reason   the sense
+     * @param awaitEnd for a lost Data-Out (digest error, or one implied by a DataSN out of order): answer only
+     *                 once the initiator has sent the last Data-Out (F bit) of every sequence still open,
+     *                 counting {@code ttt}'s as ended when {@code lastOfSequence} (RFC 7143 §7.8 b, §7.9);
+     *                 otherwise (a protocol error) answer at once (§7.4: the Reject alone never ends it)
      */
-    void failDataPhase(SenseReason reason) {
+    void failDataPhase(SenseReason reason, boolean awaitEnd, int ttt, boolean lastOfSequence) {
         if (finished) {
             return;
         }
+        if (awaitEnd) {
+            openSequences.clear();
+            if (!unsolicitedDone) {
+                openSequences.add(IscsiPdu.RESERVED_TAG);
+            }
+            bursts.forEach(b -> openSequences.add(b.ttt));
+            if (lastOfSequence) {
+                openSequences.remove(ttt);
+            }
+        }
         finish("Data-Out failed: " + reason);
+        failure = reason;
+        if (!awaitEnd || openSequences.isEmpty()) {
+            respondFailure();
+        }
+    }
+
+    /**
+     * ABORT TASK while a failed data phase waits for its last Data-Out (RFC 7143 §7.8 b: a task management
+     * command may conclude that wait): the task ends without a response and its ITT is free.
+     *
+     * @return whether this task was waiting so
+     */
+    boolean abandonFailedDataPhase() {
+        if (failure == null) {
+            return false;
+        }
+        failure = null;
+        openSequences.clear();
+        connection.taskFinished(this);
+        return true;
+    }
+
+    /** Sends the CHECK CONDITION of a failed data phase and lets the ITT go. */
+    private void respondFailure() {
+        SenseReason reason = failure;
+        failure = null;
+        openSequences.clear();
         connection.taskFinished(this);
         ByteBuf sense = connection.alloc().buffer(20).writeShort(18).writeBytes(fixedSense(reason));
         connection.send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.COMMAND_COMPLETED,
@@ -235,26 +288,31 @@ final class IscsiTask implements ScsiTask {
     /**
      * Accepts one Data-Out PDU for this task (the PDU keeps its reference; this retains what it keeps).
      *
-     * @return null when accepted, else a protocol error for the connection
+     * @return null when accepted (or dropped), else what was wrong with it
      */
-    String onDataOut(DataOut pdu) {
+    DataOutError onDataOut(DataOut pdu) {
         if (finished) {
-            return null; // e.g. unsolicited data still arriving after an early CHECK CONDITION: drop it
+            // e.g. unsolicited data still arriving after an early CHECK CONDITION: drop it; a failed data
+            // phase answers once the last Data-Out of its open sequences came (RFC 7143 §7.8 b)
+            if (failure != null && pdu.finalFlag() && openSequences.remove(pdu.ttt()) && openSequences.isEmpty()) {
+                respondFailure();
+            }
+            return null;
         }
         int length = pdu.data().readableBytes();
         if (pdu.ttt() == IscsiPdu.RESERVED_TAG) {
             if (unsolicitedDone) {
-                return "unsolicited Data-Out after the first burst ended";
+                return error("unsolicited Data-Out after the first burst ended");
             }
             if (pdu.dataSn() != unsolicitedDataSn) {
-                return "DataSN: " + pdu.dataSn() + " (expected: " + unsolicitedDataSn + ")";
+                return new DataOutError("DataSN: " + pdu.dataSn() + " (expected: " + unsolicitedDataSn + ")", true);
             }
             if (pdu.bufferOffset() != received) {
-                return "BufferOffset: " + pdu.bufferOffset() + " (expected: " + received + ")";
+                return error("BufferOffset: " + pdu.bufferOffset() + " (expected: " + received + ")");
             }
             if (received + length > unsolicitedLimit) {
-                return "unsolicited data: " + (received + length) + " bytes (expected: <= FirstBurstLength "
-                        + unsolicitedLimit + ")";
+                return error("unsolicited data: " + (received + length) + " bytes (expected: <= FirstBurstLength "
+                        + unsolicitedLimit + ")");
             }
             unsolicitedDataSn++;
             add(pdu.bufferOffset(), pdu.data());
@@ -271,17 +329,18 @@ final class IscsiTask implements ScsiTask {
                 }
             }
             if (burst == null) {
-                return "TTT: 0x" + Integer.toHexString(pdu.ttt()) + " (expected: an outstanding R2T)";
+                return error("TTT: 0x" + Integer.toHexString(pdu.ttt()) + " (expected: an outstanding R2T)");
             }
             if (pdu.dataSn() != burst.nextDataSn) {
-                return "DataSN: " + pdu.dataSn() + " (expected: " + burst.nextDataSn + ")";
+                return new DataOutError("DataSN: " + pdu.dataSn() + " (expected: " + burst.nextDataSn + ")", true);
             }
             if (pdu.bufferOffset() != burst.offset + burst.received) {
-                return "BufferOffset: " + pdu.bufferOffset() + " (expected: " + (burst.offset + burst.received) + ")";
+                return error("BufferOffset: " + pdu.bufferOffset() + " (expected: " + (burst.offset + burst.received)
+                        + ")");
             }
             if (burst.received + length > burst.length) {
-                return "Data-Out beyond the R2T: " + (burst.received + length) + " bytes (expected: <= "
-                        + burst.length + ")";
+                return error("Data-Out beyond the R2T: " + (burst.received + length) + " bytes (expected: <= "
+                        + burst.length + ")");
             }
             burst.nextDataSn++;
             burst.received += length;
@@ -293,6 +352,10 @@ final class IscsiTask implements ScsiTask {
         }
         deliverIfComplete();
         return null;
+    }
+
+    private static DataOutError error(String message) {
+        return new DataOutError(message, false);
     }
 
     private void add(int offset, ByteBuf data) {

@@ -168,13 +168,13 @@ class IscsiConnectionTest {
     }
 
     @Test
-    void wrongDataSnRejectsAndEndsOnlyThatCommand() {
+    void wrongBufferOffsetRejectsAndEndsOnlyThatCommand() {
         initiator.loginNormal(TARGET);
         ScsiCommand write = command(write10(0, 2), false, true, 1024, null, true);
         initiator.send(write);
         ReadyToTransfer r2t = initiator.receive(ReadyToTransfer.class);
-        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), initiator.expStatSn, 5, 0,
-                Unpooled.wrappedBuffer(new byte[1024])));
+        initiator.send(new DataOut(true, 0, write.itt(), r2t.ttt(), initiator.expStatSn, 0, 512,
+                Unpooled.wrappedBuffer(new byte[512])));
         List<IscsiPdu> pdus = initiator.receiveAll();
         assertEquals(2, pdus.size(), pdus.toString());
         Reject reject = (Reject) pdus.get(0);
@@ -547,5 +547,32 @@ class IscsiConnectionTest {
         assertTrue(parts > 1);
         assertTrue(all.toString().contains("TargetName=iqn.2026-11.org.jtarget:many-39\nTargetAddress=127.0.0.1:3260,1\n"),
                 all.toString());
+    }
+
+    /**
+     * The core ends a session from its own thread (FabricSession.close: a reinstating login, §6.3.5, or the
+     * target's removal) while PDUs of it are still read on its event loop, before the channel has closed: they
+     * are dropped. Before, the SCSI Command was answered TARGET FAILURE (a NullPointerException on the ended
+     * session, logged with its stack), as the network fuzzer saw once in a few thousand connections.
+     */
+    @Test
+    void commandsReadWhileTheCoreEndsTheSessionAreDropped() {
+        initiator.loginNormal(TARGET);
+        initiator.target.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            private boolean held;
+
+            @Override
+            public void close(io.netty.channel.ChannelHandlerContext ctx, io.netty.channel.ChannelPromise promise) {
+                if (held) {
+                    ctx.close(promise);
+                }
+                held = true; // the first close waits, as it would on the connection's event loop
+            }
+        });
+        core.sessions.get(0).fabricSession.close();
+        initiator.send(command(new byte[] {0}, false, false, 0, null, true));
+        List<IscsiPdu> answers = initiator.receiveAll();
+        answers.forEach(ReferenceCountUtil::release);
+        assertEquals(List.of(), answers, "answers from a session the core ended");
     }
 }
