@@ -135,8 +135,10 @@ public final class LoginNegotiator {
             stage = OPERATIONAL;
         }
         operational(keys, answer);
-        if (request.csg() == OPERATIONAL && !declaredMaxRecv) {
-            // Declarative (§13.12): the initiator must know how much we accept.
+        if (request.csg() == OPERATIONAL && !declaredMaxRecv && !answers(answer, "MaxRecvDataSegmentLength")) {
+            // Declarative (§13.12): the initiator must know how much we accept. When this response already
+            // rejects the initiator's own declaration, ours waits for the next one (§6.1: a key at most once
+            // per text); without a next one the initiator keeps the default 8192, which we accept.
             answer.add(entry("MaxRecvDataSegmentLength", negotiator.ours(OperationalKey.MAX_RECV_DATA_SEGMENT_LENGTH)));
             declaredMaxRecv = true;
         }
@@ -311,6 +313,10 @@ public final class LoginNegotiator {
                 answer.add(entry(key, "NotUnderstood")); // §6.2
             }
         }
+    }
+
+    private static boolean answers(List<Map.Entry<String, String>> answer, String key) {
+        return answer.stream().anyMatch(e -> e.getKey().equals(key));
     }
 
     private LoginReply fail(LoginRequest request, LoginStatus status, String why) {

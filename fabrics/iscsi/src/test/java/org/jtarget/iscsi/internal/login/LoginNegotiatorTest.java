@@ -77,6 +77,18 @@ class LoginNegotiatorTest {
         assertEquals(10, login.initialCmdSn());
     }
 
+    /** Found by LoginFuzzTest: the Reject and our own declaration made MaxRecvDataSegmentLength appear twice. */
+    @Test
+    void invalidMaxRecvDataSegmentLengthIsAnsweredOnceAndOursDeclaredNext() {
+        send(true, 0, 1, "InitiatorName=" + INITIATOR, "TargetName=" + TARGET, "AuthMethod=None");
+        LoginReply first = send(false, 1, 3, "MaxRecvDataSegmentLength=0");
+        assertEquals(List.of(Map.entry("MaxRecvDataSegmentLength", "Reject")), first.keys(),
+                "§6.1: each key at most once per response");
+        LoginReply second = send(true, 1, 3);
+        assertEquals(List.of(Map.entry("MaxRecvDataSegmentLength", "262144")), second.keys());
+        assertEquals(8192, login.parameters().initiatorMaxRecvDataSegmentLength(), "the RFC default stays");
+    }
+
     @Test
     void tpgParametersChangeWhatWeDeclare() {
         tpg.parameters.put("MaxRecvDataSegmentLength", "16384");
