@@ -46,6 +46,7 @@ public final class LoginNegotiator {
     private final SecureRandom random;
     private final Consumer<String> warn;
 
+    private boolean started;
     private boolean first = true;
     private int stage = SECURITY;
     private boolean authenticated;
@@ -76,7 +77,8 @@ public final class LoginNegotiator {
     }
 
     public LoginReply process(LoginRequest request) {
-        if (first) {
+        if (!started) { // the first request, even when its text continues in the next one (§11.12.2)
+            started = true;
             if (request.versionMin() > 0) { // §11.12.4: we speak version 0 only
                 return fail(request, LoginStatus.UNSUPPORTED_VERSION, "Version-min " + request.versionMin());
             }

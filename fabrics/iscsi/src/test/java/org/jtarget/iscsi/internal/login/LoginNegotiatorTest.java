@@ -227,6 +227,20 @@ class LoginNegotiatorTest {
         assertArrayEquals(new byte[] {0x0a, (byte) 0xbc}, Chap.decode("0xabc"));
     }
 
+    /** Found by LoginFuzzTest: while the first request's text was continued, its ISID could still change. */
+    @Test
+    void identityChangeAfterAContinuedFirstRequestFails() {
+        LoginRequest part = new LoginRequest(false, true, 0, 1, 0, 0, 0x23d000000001L, 0, 1, 1, 10, 0,
+                Unpooled.copiedBuffer("InitiatorName=" + INITIATOR + "\0", StandardCharsets.UTF_8));
+        assertEquals(LoginStatus.SUCCESS, login.process(part).status());
+        part.release();
+        LoginRequest rest = new LoginRequest(true, false, 0, 1, 0, 0, 0x23d000000002L, 0, 2, 1, 10, 0,
+                Unpooled.copiedBuffer("TargetName=" + TARGET + "\0AuthMethod=None\0", StandardCharsets.UTF_8));
+        LoginReply reply = login.process(rest);
+        rest.release();
+        assertEquals(LoginStatus.INITIATOR_ERROR, reply.status(), "§11.12: ISID, TSIH and CID stay the same");
+    }
+
     @Test
     void textContinuedOverTwoRequestsIsJoined() {
         byte[] all = ("InitiatorName=" + INITIATOR + "\0TargetName=" + TARGET + "\0AuthMethod=None\0")
