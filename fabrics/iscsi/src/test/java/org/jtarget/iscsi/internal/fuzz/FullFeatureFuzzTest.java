@@ -32,8 +32,8 @@ import org.jtarget.iscsi.internal.testing.TestInitiator;
  * Fuzzes the full feature phase (RFC 7143 §11) after a good login (normal or discovery session, random
  * digests, ImmediateData, InitialR2T, burst and segment lengths): sequences of SCSI Commands, Data-Out (also
  * following the R2Ts the target sends), NOP-Out, Text, Task Management, Logout, SNACK and PDUs of other
- * opcodes, with generated fields (CmdSN in and out of the window, ITTs fresh, reused or reserved, EDTL
- * against the CDB, immediate data) and sometimes mutated BHS bytes. Each input is answered, closes the
+ * opcodes, reader-idle events (the target pings), with generated fields (CmdSN in and out of the window, ITTs
+ * fresh, reused or reserved, EDTL against the CDB, immediate data) and sometimes mutated BHS or data bytes. Each input is answered, closes the
  * connection, or leaves it open and answering a NOP-Out ping.
  */
 class FullFeatureFuzzTest extends FuzzProperties {
@@ -68,7 +68,7 @@ class FullFeatureFuzzTest extends FuzzProperties {
         Arbitrary<Integer> kind = Arbitraries.frequencyOf(Tuple.of(30, Arbitraries.just(0)),
                 Tuple.of(20, Arbitraries.just(1)), Tuple.of(12, Arbitraries.just(2)), Tuple.of(10, Arbitraries.just(3)),
                 Tuple.of(10, Arbitraries.just(4)), Tuple.of(3, Arbitraries.just(5)), Tuple.of(4, Arbitraries.just(6)),
-                Tuple.of(10, Arbitraries.just(7)));
+                Tuple.of(10, Arbitraries.just(7)), Tuple.of(3, Arbitraries.just(8)));
         Arbitrary<int[]> fields = Arbitraries.oneOf(Arbitraries.integers().between(0, 1000), Arbitraries.integers())
                 .array(int[].class).ofSize(10);
         Arbitrary<byte[]> data = Arbitraries.oneOf(Arbitraries.just(new byte[0]),
@@ -89,6 +89,10 @@ class FullFeatureFuzzTest extends FuzzProperties {
             for (Input input : inputs) {
                 if (c.closed()) {
                     break;
+                }
+                if (input.kind() == 8) { // §11.19: the target pings an initiator that stays silent
+                    c.assertDefinedOutcome(c.idle());
+                    continue;
                 }
                 IscsiPdu pdu = pdu(c, input);
                 c.assertDefinedOutcome(input.mutations().isEmpty() ? c.exchange(pdu)
@@ -153,9 +157,16 @@ class FullFeatureFuzzTest extends FuzzProperties {
                 return new DataOut(Math.floorMod(f[8], 4) != 0, lun, itt, ttt, c.initiator.expStatSn, Math.floorMod(f[9], 3) == 0 ? f[9] : 0,
                         offset, data);
             }
-            case 2:
-                return new NopOut(Math.floorMod(f[5], 3) == 0, lun, Math.floorMod(f[2], 4) == 0 ? IscsiPdu.RESERVED_TAG : itt(c, f),
-                        Math.floorMod(f[3], 4) == 0 ? f[3] : IscsiPdu.RESERVED_TAG, cmdSn(c, f), c.initiator.expStatSn, data);
+            case 2: { // a ping, or the answer to the target's ping (ITT reserved, its TTT)
+                int ttt = switch (Math.floorMod(f[3], 4)) {
+                    case 0 -> f[3];
+                    case 1 -> c.lastTargetPing;
+                    default -> IscsiPdu.RESERVED_TAG;
+                };
+                return new NopOut(Math.floorMod(f[5], 3) == 0, lun,
+                        Math.floorMod(f[2], 4) == 0 ? IscsiPdu.RESERVED_TAG : itt(c, f), ttt, cmdSn(c, f),
+                        c.initiator.expStatSn, data);
+            }
             case 3: {
                 String[] texts = {"SendTargets=All\0", "SendTargets=\0", "SendTargets=" + FuzzConnection.TARGET + "\0",
                         "SendTargets=iqn.x:other\0", "X-vendor=1\0MaxBurstLength=512\0", "SendTargets=All"};
@@ -171,7 +182,7 @@ class FullFeatureFuzzTest extends FuzzProperties {
                 data.release();
                 return new TaskManagementRequest(Math.floorMod(f[6], 4) != 0, Math.floorMod(f[5], 16), lun, itt(c, f),
                         Math.floorMod(f[7], 2) == 0 ? c.lastItt : f[7], cmdSn(c, f), c.initiator.expStatSn,
-                        Math.floorMod(f[8], 2) == 0 ? c.initiator.cmdSn - 1 : f[8], f[9]);
+                        refCmdSn(c, f), f[9]);
             case 5:
                 data.release();
                 return new LogoutRequest(Math.floorMod(f[6], 2) == 0, Math.floorMod(f[5], 5) < 4 ? Math.floorMod(f[5], 5) : f[5] & 0x7f, itt(c, f),
@@ -229,6 +240,16 @@ class FullFeatureFuzzTest extends FuzzProperties {
         c.lastItt = itt;
         return new ScsiCommand(Math.floorMod(f[5] >>> 9, 8) == 0, Math.floorMod(f[5] >>> 3, 8) != 0, read, write, 1, lun, itt, edtl,
                 cmdSn(c, f), c.initiator.expStatSn, cdb, 0, data);
+    }
+
+    /** RefCmdSN of a TMF (§11.5.1): the last command's, one still to come or queued, or any. */
+    private static int refCmdSn(FuzzConnection c, int[] f) {
+        return switch (Math.floorMod(f[8], 4)) {
+            case 0 -> c.initiator.cmdSn - 1;
+            case 1 -> c.initiator.cmdSn;
+            case 2 -> c.initiator.cmdSn + 1 + Math.floorMod(f[1], 3);
+            default -> f[8];
+        };
     }
 
     /** Mostly the next CmdSN; sometimes ahead (it waits), behind or far outside the window (dropped). */

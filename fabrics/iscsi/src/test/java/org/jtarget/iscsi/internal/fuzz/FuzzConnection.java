@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,6 +69,8 @@ final class FuzzConnection implements AutoCloseable {
     /** MaxCmdSN - ExpCmdSN + 1 of the final Login Response: the command window with nothing in flight. */
     int fullWindow = -1;
     int lastTextTtt = IscsiPdu.RESERVED_TAG;
+    /** The TTT of the last NOP-In ping the target sent (§11.19), to be answered by a NOP-Out. */
+    int lastTargetPing = IscsiPdu.RESERVED_TAG;
     private int pings;
 
     FuzzConnection(Access access) {
@@ -136,7 +139,13 @@ final class FuzzConnection implements AutoCloseable {
         byte[] bytes = new byte[wire.readableBytes()];
         wire.readBytes(bytes).release();
         int headerLength = 48 + (bytes[4] & 0xff) * 4;
+        int dataStart = headerLength + (initiator.initiatorSettings.headerDigest() ? 4 : 0);
         for (Mutation m : mutations) {
+            if (m.kind() == Mutation.Kind.FLIP_BIT && bytes.length > dataStart) {
+                // in the data segment, its padding or its digest: a data digest error when digests are on
+                bytes[dataStart + m.position() % (bytes.length - dataStart)] ^= (byte) (1 << (m.value() & 7));
+                continue;
+            }
             byte[] changed = m.apply(bytes);
             if (changed.length == bytes.length) {
                 for (int i = 0; i < 48; i++) {
@@ -154,6 +163,13 @@ final class FuzzConnection implements AutoCloseable {
         }
         transcript.add("> mutated " + mutations + " of " + description);
         initiator.sendBytes(alloc.copyOf(bytes, 0, bytes.length));
+        return answers();
+    }
+
+    /** Tells the connection the initiator has been silent for a while (IdleStateHandler's event). */
+    List<IscsiPdu> idle() {
+        transcript.add("> (reader idle)");
+        initiator.target.pipeline().fireUserEventTriggered(IdleStateEvent.READER_IDLE_STATE_EVENT);
         return answers();
     }
 
@@ -196,6 +212,8 @@ final class FuzzConnection implements AutoCloseable {
             } catch (TextCodec.TextFormatException e) {
                 throw new AssertionError("Login Response text: " + e.getMessage() + "\n" + transcript());
             }
+        } else if (answer instanceof NopIn n && n.ttt() != IscsiPdu.RESERVED_TAG) {
+            lastTargetPing = n.ttt();
         } else if (answer instanceof ReadyToTransfer r) {
             lastR2t = r;
         } else if (answer instanceof TextResponse t && t.continueFlag()) {

@@ -80,6 +80,7 @@ class LoginFuzzTest extends FuzzProperties {
             if (bystander) { // logged in first: TSIH 1, which the fuzzed requests may name
                 other.loginBystander();
             }
+            String firstIdentity = null;
             for (Step step : steps) {
                 if (c.closed() || c.fullFeature) {
                     break;
@@ -87,7 +88,13 @@ class LoginFuzzTest extends FuzzProperties {
                 List<LoginRequest> requests = requests(c, step);
                 try {
                     while (!requests.isEmpty() && !c.closed()) {
-                        checkLoginOutcome(c, c.exchange(requests.remove(0)));
+                        LoginRequest request = requests.remove(0);
+                        String identity = request.isid() + "/" + request.tsih() + "/" + request.cid();
+                        if (firstIdentity == null) {
+                            firstIdentity = identity;
+                        }
+                        boolean changed = !identity.equals(firstIdentity);
+                        checkLoginOutcome(c, c.exchange(request), changed);
                     }
                 } finally {
                     requests.forEach(ReferenceCountUtil::release); // not sent: the connection closed
@@ -103,8 +110,11 @@ class LoginFuzzTest extends FuzzProperties {
         log.assertQuiet();
     }
 
-    /** One Login Response, and a failed one closes the connection (§11.13.5, §6.3); or a close alone. */
-    private static void checkLoginOutcome(FuzzConnection c, List<IscsiPdu> answers) {
+    /**
+     * One Login Response, and a failed one closes the connection (§11.13.5, §6.3); or a close alone. A request
+     * whose ISID, TSIH or CID differ from the first one of the login must fail (§11.12: they stay the same).
+     */
+    private static void checkLoginOutcome(FuzzConnection c, List<IscsiPdu> answers, boolean identityChanged) {
         try {
             if (answers.isEmpty()) {
                 assertTrue(c.closed(), () -> "a Login Request got no answer on an open connection\n"
@@ -113,6 +123,8 @@ class LoginFuzzTest extends FuzzProperties {
             }
             assertEquals(1, answers.size(), () -> "answers to one Login Request\n" + c.transcript());
             LoginResponse response = (LoginResponse) answers.get(0);
+            assertTrue(!identityChanged || response.statusClass() != 0, () -> "ISID, TSIH or CID changed during "
+                    + "login and the request succeeded\n" + c.transcript());
             if (response.statusClass() != 0) {
                 assertTrue(c.closed(), () -> "failed login left the connection open\n" + c.transcript());
             } else {
@@ -161,9 +173,9 @@ class LoginFuzzTest extends FuzzProperties {
         int cmdSn = c.initiator.cmdSn + s.cmdSnDelta();
         List<LoginRequest> requests = new ArrayList<>();
         if (s.textFault() == 5 && text.length > 1 && !cont) { // §11.12.2: text split over two requests, C then F
-            int cut = text.length / 2;
-            requests.add(new LoginRequest(false, true, csg, nsg, versionMax, versionMin, isid, tsih,
-                    c.initiator.nextItt(), cid, cmdSn, c.initiator.expStatSn, copy(c, text, 0, cut)));
+            int cut = text.length / 2; // the identity changes (if it does) in the second one only
+            requests.add(new LoginRequest(false, true, csg, nsg, versionMax, versionMin, TestInitiator.ISID, 0,
+                    c.initiator.nextItt(), 1, cmdSn, c.initiator.expStatSn, copy(c, text, 0, cut)));
             requests.add(new LoginRequest(transit, false, csg, nsg, versionMax, versionMin, isid, tsih,
                     c.initiator.nextItt(), cid, cmdSn, c.initiator.expStatSn, copy(c, text, cut, text.length - cut)));
         } else {
