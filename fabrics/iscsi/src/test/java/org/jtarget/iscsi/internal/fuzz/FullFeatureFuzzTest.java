@@ -14,6 +14,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.Tuple;
 import org.jtarget.iscsi.internal.pdu.DataOut;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
@@ -98,6 +99,7 @@ class FullFeatureFuzzTest extends FuzzProperties {
                 c.assertDefinedOutcome(input.mutations().isEmpty() ? c.exchange(pdu)
                         : c.exchangeMutated(pdu, input.mutations()));
             }
+            Statistics.collect(c.closed() ? "closed by an input" : "open at the end");
             if (!c.closed()) {
                 c.assertPingAnswered();
                 if (!session.discovery()) {

@@ -14,6 +14,10 @@ import java.util.Map;
 import java.util.Optional;
 import org.jtarget.iscsi.internal.codec.Crc32c;
 import org.jtarget.iscsi.internal.login.Chap;
+import org.jtarget.iscsi.internal.pdu.DataIn;
+import org.jtarget.iscsi.internal.pdu.LogoutResponse;
+import org.jtarget.iscsi.internal.pdu.Reject;
+import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.LoginResponse;
 import org.jtarget.iscsi.internal.pdu.MalformedPdu;
@@ -63,6 +67,10 @@ final class FuzzConnection implements AutoCloseable {
 
     boolean fullFeature;
     int chapId = -1;
+    /** Whether a CHAP_N/CHAP_R pair that answers the last challenge correctly was sent. */
+    boolean sentValidChap;
+    /** Status class and detail of the last Login Response (§11.13.5), for statistics. */
+    String lastLoginStatus = "no Login Response";
     byte[] chapChallenge = new byte[16];
     ReadyToTransfer lastR2t;
     int lastItt = 1;
@@ -71,6 +79,7 @@ final class FuzzConnection implements AutoCloseable {
     int lastTextTtt = IscsiPdu.RESERVED_TAG;
     /** The TTT of the last NOP-In ping the target sent (§11.19), to be answered by a NOP-Out. */
     int lastTargetPing = IscsiPdu.RESERVED_TAG;
+    private Integer lastExpCmdSn;
     private int pings;
 
     FuzzConnection(Access access) {
@@ -196,9 +205,56 @@ final class FuzzConnection implements AutoCloseable {
         return answers;
     }
 
+    /**
+     * §4.2.2.1: ExpCmdSN never goes back, MaxCmdSN - ExpCmdSN + 1 stays within the window; §11.17.3: a Reject
+     * carries the 48-byte header of the rejected PDU.
+     */
+    private void checkNumbering(IscsiPdu answer) {
+        int[] sn = null;
+        if (answer instanceof NopIn p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof ScsiResponsePdu p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof TaskManagementResponsePdu p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof LoginResponse p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof TextResponse p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof DataIn p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof LogoutResponse p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof ReadyToTransfer p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        } else if (answer instanceof Reject p) {
+            sn = new int[] {p.expCmdSn(), p.maxCmdSn()};
+        }
+        if (answer instanceof Reject r) {
+            assertEquals(48, r.data().readableBytes(), () -> "Reject data (expected: the rejected BHS)\n"
+                    + transcript());
+        }
+        if (sn == null) {
+            return;
+        }
+        int[] numbers = sn;
+        if (lastExpCmdSn != null) {
+            int before = lastExpCmdSn;
+            assertTrue(before - numbers[0] <= 0, () -> "ExpCmdSN went back from " + before + " to " + numbers[0]
+                    + "\n" + transcript());
+        }
+        lastExpCmdSn = numbers[0];
+        int window = numbers[1] - numbers[0] + 1;
+        assertTrue(window >= 0 && (fullWindow < 0 || window <= fullWindow), () -> "MaxCmdSN " + numbers[1]
+                + " for ExpCmdSN " + numbers[0] + ": window " + window + " (expected: 0.." + fullWindow + ")\n"
+                + transcript());
+    }
+
     private void learn(IscsiPdu answer) {
+        checkNumbering(answer);
         if (answer instanceof LoginResponse r) {
             initiator.expStatSn = r.statSn() + 1;
+            lastLoginStatus = String.format("status 0x%02x%02x", r.statusClass(), r.statusDetail());
             if (r.statusClass() == 0 && r.transit() && r.nsg() == 3) {
                 fullFeature = true;
                 fullWindow = r.maxCmdSn() - r.expCmdSn() + 1;
