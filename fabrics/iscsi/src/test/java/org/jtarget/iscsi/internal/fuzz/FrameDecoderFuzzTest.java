@@ -79,7 +79,11 @@ class FrameDecoderFuzzTest extends FuzzProperties {
                 for (PduSpec p : pdus) {
                     expected.add(p.build(Unpooled.wrappedBuffer(p.data())));
                 }
-                assertEquals(expected, decoded);
+                try {
+                    assertEquals(expected, decoded);
+                } finally {
+                    expected.forEach(ReferenceCountUtil::release);
+                }
             }
         } finally {
             decoded.forEach(ReferenceCountUtil::release);
