@@ -10,19 +10,13 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiFrameDecoder;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
 import org.jtarget.iscsi.internal.pdu.DataPdu;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.MalformedPdu;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes {@link IscsiFrameDecoder} and the PDU decoder behind it (RFC 7143 §11.2) on an EmbeddedChannel with
@@ -32,47 +26,51 @@ import org.jtarget.iscsi.internal.pdu.MalformedPdu;
  * released.
  */
 class FrameDecoderFuzzTest extends FuzzProperties {
-    @Provide
-    Arbitrary<List<Integer>> chunks() {
-        return Arbitraries.oneOf(Arbitraries.integers().between(1, 8), Arbitraries.integers().between(1, 600))
-                .list().ofMaxSize(6);
+    /** Chunk sizes the bytes arrive in, used in turn: tiny ones, up to a few PDUs, or all at once (empty). */
+    static List<Integer> chunks(Gen g) {
+        return g.list(0, 6, () -> g.bool() ? g.between(1, 8) : g.between(1, 600));
     }
 
-    @Provide
-    Arbitrary<List<PduSpec>> pdus() {
-        return PduSpec.any().list().ofMinSize(1).ofMaxSize(4);
+    record RandomBytes(byte[] bytes, boolean headerDigest, boolean dataDigest, int maxRecv, List<Integer> chunks) {
     }
 
-    @Provide
-    Arbitrary<List<List<Mutation>>> mutations() {
-        return Mutation.lists(3).list().ofMaxSize(4);
+    record MutatedPdus(List<PduSpec> pdus, List<List<Mutation>> mutations, boolean headerDigest,
+                       boolean dataDigest, boolean fixHeaderDigest, List<Integer> chunks) {
     }
 
-    @Property
-    void randomBytes(@ForAll @Size(max = 1200) byte[] bytes, @ForAll boolean headerDigest,
-                     @ForAll boolean dataDigest, @ForAll @IntRange(min = 512, max = 9000) int maxRecv,
-                     @ForAll("chunks") List<Integer> chunks) {
+    @Test
+    void randomBytes() {
+        Fuzz.check(g -> new RandomBytes(g.bytes(0, 1200), g.bool(), g.bool(), g.between(512, 9000), chunks(g)),
+                in -> {
+                    TrackingAllocator alloc = new TrackingAllocator();
+                    decode(alloc, settings(in.headerDigest(), in.dataDigest(), in.maxRecv()), in.bytes(), in.chunks())
+                            .forEach(ReferenceCountUtil::release);
+                    alloc.assertAllReleased();
+                    log.assertQuiet();
+                });
+    }
+
+    @Test
+    void mutatedPdus() {
+        Fuzz.check(g -> new MutatedPdus(g.list(1, 4, () -> PduSpec.any(g)), g.list(0, 4, () -> Mutation.list(g, 3)),
+                g.bool(), g.bool(), g.bool(), chunks(g)), FrameDecoderFuzzTest::mutatedPdus);
+    }
+
+    private static void mutatedPdus(MutatedPdus in) {
+        List<PduSpec> pdus = in.pdus();
+        List<List<Mutation>> mutations = in.mutations();
+        boolean headerDigest = in.headerDigest();
         TrackingAllocator alloc = new TrackingAllocator();
-        decode(alloc, settings(headerDigest, dataDigest, maxRecv), bytes, chunks).forEach(ReferenceCountUtil::release);
-        alloc.assertAllReleased();
-        log.assertQuiet();
-    }
-
-    @Property
-    void mutatedPdus(@ForAll("pdus") List<PduSpec> pdus, @ForAll("mutations") List<List<Mutation>> mutations,
-                     @ForAll boolean headerDigest, @ForAll boolean dataDigest, @ForAll boolean fixHeaderDigest,
-                     @ForAll("chunks") List<Integer> chunks) {
-        TrackingAllocator alloc = new TrackingAllocator();
-        ConnectionSettings settings = settings(headerDigest, dataDigest, 8192);
+        ConnectionSettings settings = settings(headerDigest, in.dataDigest(), 8192);
         ByteBuf wire = Unpooled.buffer();
         for (int i = 0; i < pdus.size(); i++) {
             byte[] frame = encode(alloc, settings, pdus.get(i).build(copy(alloc, pdus.get(i).data())));
             List<Mutation> m = i < mutations.size() ? mutations.get(i) : List.of();
-            wire.writeBytes(Mutation.apply(frame, m, headerDigest, fixHeaderDigest));
+            wire.writeBytes(Mutation.apply(frame, m, headerDigest, in.fixHeaderDigest()));
         }
         byte[] bytes = new byte[wire.readableBytes()];
         wire.readBytes(bytes).release();
-        List<IscsiPdu> decoded = decode(alloc, settings, bytes, chunks);
+        List<IscsiPdu> decoded = decode(alloc, settings, bytes, in.chunks());
         try {
             if (mutations.stream().allMatch(List::isEmpty)) { // unmutated: exactly what was sent (sanity check)
                 List<IscsiPdu> expected = new ArrayList<>();

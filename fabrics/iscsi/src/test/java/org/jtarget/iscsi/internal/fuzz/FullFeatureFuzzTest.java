@@ -8,14 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.Tuple;
 import org.jtarget.iscsi.internal.pdu.DataOut;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.LoginRequest;
@@ -28,6 +20,7 @@ import org.jtarget.iscsi.internal.pdu.SnackRequest;
 import org.jtarget.iscsi.internal.pdu.TaskManagementRequest;
 import org.jtarget.iscsi.internal.pdu.TextRequest;
 import org.jtarget.iscsi.internal.testing.TestInitiator;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the full feature phase (RFC 7143 §11) after a good login (normal or discovery session, random
@@ -42,52 +35,42 @@ class FullFeatureFuzzTest extends FuzzProperties {
             (byte) 0x9e, 0x1a, 0x5a, 0x35, 0x03, (byte) 0xff};
     /** One full feature phase input: kind (see {@link #pdu}), field choices, data, CDB, BHS mutations. */
     record Input(int kind, int[] f, byte[] data, byte[] cdb, List<Mutation> mutations) {
-        @Override
-        public String toString() {
-            return "Input[kind=" + kind + ", f=" + Arrays.toString(f) + ", data=" + data.length + " bytes, cdb="
-                    + io.netty.buffer.ByteBufUtil.hexDump(cdb) + ", mutations=" + mutations + "]";
-        }
     }
 
     /** The login: discovery or normal, and a choice of operational values per key. */
     record Session(boolean discovery, int[] values) {
-        @Override
-        public String toString() {
-            return "Session[discovery=" + discovery + ", values=" + Arrays.toString(values) + "]";
-        }
     }
 
-    @Provide
-    Arbitrary<Session> sessions() {
-        return Combinators.combine(Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.just(false)),
-                        Tuple.of(1, Arbitraries.just(true))),
-                Arbitraries.integers().between(0, 99).array(int[].class).ofSize(7)).as(Session::new);
+    record Inputs(Session session, List<Input> inputs) {
     }
 
-    @Provide
-    Arbitrary<List<Input>> inputs() {
-        Arbitrary<Integer> kind = Arbitraries.frequencyOf(Tuple.of(30, Arbitraries.just(0)),
-                Tuple.of(20, Arbitraries.just(1)), Tuple.of(12, Arbitraries.just(2)), Tuple.of(10, Arbitraries.just(3)),
-                Tuple.of(10, Arbitraries.just(4)), Tuple.of(3, Arbitraries.just(5)), Tuple.of(4, Arbitraries.just(6)),
-                Tuple.of(10, Arbitraries.just(7)), Tuple.of(3, Arbitraries.just(8)));
-        Arbitrary<int[]> fields = Arbitraries.oneOf(Arbitraries.integers().between(0, 1000), Arbitraries.integers())
-                .array(int[].class).ofSize(10);
-        Arbitrary<byte[]> data = Arbitraries.oneOf(Arbitraries.just(new byte[0]),
-                Arbitraries.bytes().array(byte[].class).ofMaxSize(64),
-                Arbitraries.integers().between(0, 2100).map(n -> new byte[n]));
-        Arbitrary<byte[]> cdb = Arbitraries.bytes().array(byte[].class).ofMinSize(16).ofMaxSize(24);
-        Arbitrary<List<Mutation>> mutations = Arbitraries.frequencyOf(Tuple.of(9, Arbitraries.just(List.of())),
-                Tuple.of(1, Mutation.lists(2)));
-        return Combinators.combine(kind, fields, data, cdb, mutations).as(Input::new).list().ofMinSize(1)
-                .ofMaxSize(10);
+    static Session session(Gen g) {
+        return new Session(g.weighted(6, 1) == 1, g.ints(7, () -> g.between(0, 99)));
     }
 
-    @Property
-    void everyPduEndsInAnAnswerACloseOrALiveConnection(@ForAll("sessions") Session session,
-                                                       @ForAll("inputs") List<Input> inputs) {
+    /** Kinds weighted like a busy session: mostly commands and data, some of everything else. */
+    static Input input(Gen g) {
+        int kind = g.weighted(30, 20, 12, 10, 10, 3, 4, 10, 3);
+        int[] fields = g.ints(10, () -> g.bool() ? g.between(0, 1000) : g.anyInt());
+        byte[] data = switch (g.index(3)) {
+            case 0 -> new byte[0];
+            case 1 -> g.bytes(0, 64);
+            default -> new byte[g.between(0, 2100)];
+        };
+        List<Mutation> mutations = g.weighted(9, 1) == 0 ? List.of() : Mutation.list(g, 2);
+        return new Input(kind, fields, data, g.bytes(16, 24), mutations);
+    }
+
+    @Test
+    void everyPduEndsInAnAnswerACloseOrALiveConnection() {
+        Fuzz.check(g -> new Inputs(session(g), g.list(1, 10, () -> input(g))), FullFeatureFuzzTest::run);
+    }
+
+    private static void run(Inputs in) {
+        Session session = in.session();
         try (FuzzConnection c = new FuzzConnection(FuzzConnection.Access.OPEN)) {
             login(c, session);
-            for (Input input : inputs) {
+            for (Input input : in.inputs()) {
                 if (c.closed()) {
                     break;
                 }
@@ -99,7 +82,7 @@ class FullFeatureFuzzTest extends FuzzProperties {
                 c.assertDefinedOutcome(input.mutations().isEmpty() ? c.exchange(pdu)
                         : c.exchangeMutated(pdu, input.mutations()));
             }
-            Statistics.collect(c.closed() ? "closed by an input" : "open at the end");
+            Fuzz.collect(c.closed() ? "closed by an input" : "open at the end");
             if (!c.closed()) {
                 c.assertPingAnswered();
                 if (!session.discovery()) {

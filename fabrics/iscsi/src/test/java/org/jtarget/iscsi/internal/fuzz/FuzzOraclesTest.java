@@ -1,18 +1,22 @@
 package org.jtarget.iscsi.internal.fuzz;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
 import org.jtarget.iscsi.internal.session.IscsiConnection;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
  * The fuzz suite's oracles fail when they should: a buffer never released (tracking allocator and Netty's
- * paranoid leak detector), and a WARN logged by the connection handler.
+ * paranoid leak detector), and a WARN logged by the connection handler; and the harness ({@link Fuzz}) reports
+ * a failed try so that it can be reproduced.
  */
 class FuzzOraclesTest {
     private static final long DEADLINE_MILLIS = 20_000;
@@ -67,5 +71,28 @@ class FuzzOraclesTest {
         } finally {
             watch.uninstall();
         }
+    }
+
+    @Test
+    void harnessNamesSeedTryAndInputOfAFailedTry() {
+        List<Integer> seen = new ArrayList<>();
+        AssertionError e = assertThrows(AssertionError.class, () -> Fuzz.check(g -> g.between(1000, 9999), v -> {
+            seen.add(v);
+            throw new IllegalStateException("deliberate failure on " + v);
+        }));
+        assertEquals(1, seen.size(), "tries after the first failure");
+        String message = e.getMessage();
+        assertTrue(message.startsWith("FuzzOraclesTest.harnessNamesSeedTryAndInputOfAFailedTry failed at try "),
+                message);
+        assertTrue(message.contains("-Djtarget.fuzz.seed=" + Fuzz.SEED + " -Djtarget.fuzz.try="), message);
+        assertTrue(message.contains("\ninput: " + seen.get(0)), message);
+        assertNotNull(e.getCause());
+        assertEquals("deliberate failure on " + seen.get(0), e.getCause().getMessage());
+        // the same property, seed and try generate the same input
+        assertThrows(AssertionError.class, () -> Fuzz.check(g -> g.between(1000, 9999), v -> {
+            seen.add(v);
+            throw new IllegalStateException("deliberate failure on " + v);
+        }));
+        assertEquals(seen.get(0), seen.get(1), "input of the same try, generated again");
     }
 }

@@ -1,8 +1,8 @@
 package org.jtarget.iscsi.internal.fuzz;
 
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.AfterProperty;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 
 /**
  * What every fuzz property class shares: the leak detector must be at paranoid and recording, a property
@@ -11,20 +11,26 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 abstract class FuzzProperties {
     static LogWatch log;
 
-    @BeforeContainer
+    @BeforeAll
     static void watch() {
         LeakCheck.assertParanoid();
         LeakCheck.reset(); // leaks of earlier test classes are theirs
         log = LogWatch.install();
     }
 
-    @AfterContainer
+    @AfterAll
     static void unwatch() {
         log.uninstall();
     }
 
-    @AfterProperty
+    /** Netty reports a leak only once the buffer is garbage: checked after all tries of a property. */
+    @AfterEach
     void noLeaks() {
-        LeakCheck.assertNoLeaks();
+        try {
+            LeakCheck.assertNoLeaks();
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n(in one of the tries of run seed " + Fuzz.SEED
+                    + ": -Djtarget.fuzz.seed=" + Fuzz.SEED + ")", e);
+        }
     }
 }

@@ -8,18 +8,12 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
 import org.jtarget.iscsi.internal.pdu.LoginRequest;
 import org.jtarget.iscsi.internal.pdu.LoginResponse;
 import org.jtarget.iscsi.internal.testing.TestInitiator;
 import org.jtarget.iscsi.internal.text.OperationalKey;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the login state machine (RFC 7143 §6.3, §11.12-13) of IscsiConnection: sequences of Login Requests
@@ -35,57 +29,52 @@ class LoginFuzzTest extends FuzzProperties {
      */
     record Step(int template, int[] choice, List<String[]> extra, int textFault, boolean randomFlags,
                 int flags, int identity, int version, int cmdSnDelta) {
-        @Override
-        public String toString() {
-            return "Step[template=" + template + ", choice=" + java.util.Arrays.toString(choice) + ", extra="
-                    + extra.stream().map(java.util.Arrays::toString).toList() + ", textFault=" + textFault
-                    + ", randomFlags=" + randomFlags + ", flags=0x" + Integer.toHexString(flags) + ", identity="
-                    + identity + ", version=" + version + ", cmdSnDelta=" + cmdSnDelta + "]";
+    }
+
+    /** Templates of logins a real initiator makes (see {@link Step}), or (one in five) any sequence. */
+    private static final List<List<Integer>> FLOWS = List.of(List.of(0, 3), List.of(0, 1, 2, 3), List.of(4, 3),
+            List.of(0, 1, 2, 5), List.of(0, 5), List.of(0, 1, 2, 3, 3), List.of(3), List.of(0, 0, 3));
+
+    static List<Step> login(Gen g) {
+        List<Integer> flow = g.weighted(4, 1) == 0 ? g.pick(FLOWS) : g.list(1, 6, () -> g.between(0, 5));
+        List<Step> steps = new ArrayList<>();
+        for (int template : flow) {
+            steps.add(step(g, template));
         }
+        return steps;
     }
 
-    @Provide
-    Arbitrary<List<Step>> logins() {
-        Arbitrary<List<Integer>> flows = Arbitraries.of(List.of(0, 3), List.of(0, 1, 2, 3), List.of(4, 3),
-                List.of(0, 1, 2, 5), List.of(0, 5), List.of(0, 1, 2, 3, 3), List.of(3), List.of(0, 0, 3));
-        Arbitrary<List<Integer>> randomFlow = Arbitraries.integers().between(0, 5).list().ofMinSize(1).ofMaxSize(6);
-        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, flows), net.jqwik.api.Tuple.of(1, randomFlow))
-                .flatMap(flow -> step().list().ofSize(flow.size()).map(steps -> {
-                    List<Step> shaped = new ArrayList<>();
-                    for (int i = 0; i < steps.size(); i++) {
-                        Step s = steps.get(i);
-                        shaped.add(new Step(flow.get(i), s.choice(), s.extra(), s.textFault(), s.randomFlags(),
-                                s.flags(), s.identity(), s.version(), s.cmdSnDelta()));
-                    }
-                    return shaped;
-                }));
-    }
-
-    private static Arbitrary<Step> step() {
-        Arbitrary<int[]> choice = Arbitraries.integers().between(0, 99).array(int[].class).ofSize(8);
+    private static Step step(Gen g, int template) {
+        int[] choice = g.ints(8, () -> g.between(0, 99));
         // faults are rare enough that a good part of the logins get through (see the statistics printed)
-        Arbitrary<List<String[]>> extra = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(3, Arbitraries.just(List.<String[]>of())),
-                net.jqwik.api.Tuple.of(1, Combinators.combine(TextFuzzTest.keys(), TextFuzzTest.anyValue())
-                        .as((k, v) -> new String[] {k, v}).list().ofMinSize(1).ofMaxSize(3)));
-        Arbitrary<Integer> rare = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(14, Arbitraries.just(0)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(1, 6)));
-        Arbitrary<Boolean> randomFlags = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(11, Arbitraries.just(false)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.just(true)));
-        return Combinators.combine(choice, extra, rare, randomFlags, Arbitraries.integers().between(0, 255), rare,
-                rare, Arbitraries.integers().between(-2, 2)).as((c, e, fault, rf, flags, identity, version, delta) ->
-                new Step(0, c, e, fault, rf, flags, identity, version, delta));
+        List<String[]> extra = g.weighted(3, 1) == 0 ? List.of() : TextFuzzTest.pairs(g, 1, 3);
+        int textFault = rare(g);
+        boolean randomFlags = g.weighted(11, 1) == 1;
+        return new Step(template, choice, extra, textFault, randomFlags, g.between(0, 255), rare(g), rare(g),
+                g.between(-2, 2));
     }
 
-    @Property
-    void everyLoginRequestEndsInAResponseOrAClose(@ForAll FuzzConnection.Access access,
-                                                  @ForAll("logins") List<Step> steps, @ForAll boolean bystander) {
+    /** Mostly 0 (no fault), one in 15 a fault 1 to 6. */
+    private static int rare(Gen g) {
+        return g.weighted(14, 1) == 0 ? 0 : g.between(1, 6);
+    }
+
+    record Login(FuzzConnection.Access access, List<Step> steps, boolean bystander) {
+    }
+
+    @Test
+    void everyLoginRequestEndsInAResponseOrAClose() {
+        Fuzz.check(g -> new Login(g.pick(FuzzConnection.Access.class), login(g), g.bool()), LoginFuzzTest::login);
+    }
+
+    private static void login(Login in) {
+        FuzzConnection.Access access = in.access();
         try (FuzzConnection c = new FuzzConnection(access); FuzzConnection other = new FuzzConnection(c)) {
-            if (bystander) { // logged in first: TSIH 1, which the fuzzed requests may name
+            if (in.bystander()) { // logged in first: TSIH 1, which the fuzzed requests may name
                 other.loginBystander();
             }
             String firstIdentity = null;
-            for (Step step : steps) {
+            for (Step step : in.steps()) {
                 if (c.closed() || c.fullFeature) {
                     break;
                 }
@@ -106,12 +95,12 @@ class LoginFuzzTest extends FuzzProperties {
             }
             assertAuthorized(c, access);
             // printed after the property: how often each access mode got how far
-            Statistics.collect(access, c.fullFeature ? "full feature phase" : c.closed() ? "closed" : "in login",
+            Fuzz.collect(access, c.fullFeature ? "full feature phase" : c.closed() ? "closed" : "in login",
                     c.lastLoginStatus);
             if (!c.closed()) {
                 c.assertPingAnswered();
             }
-            if (bystander) { // §6.3.5: only a login of the same initiator and ISID may end its session
+            if (in.bystander()) { // §6.3.5: only a login of the same initiator and ISID may end its session
                 other.assertPingAnswered();
             }
         }

@@ -2,30 +2,32 @@ package org.jtarget.iscsi.internal.fuzz;
 
 import java.util.Arrays;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import org.jtarget.iscsi.internal.codec.Crc32c;
 
 /**
  * One change to the bytes of an encoded PDU (RFC 7143 §11.2 BHS offsets): a bit flip or byte overwrite
  * anywhere, a new opcode, flags, TotalAHSLength or DataSegmentLength, or a truncation. Positions and values
- * are raw ints reduced modulo the frame length when applied, so jqwik can shrink them freely.
+ * are raw ints reduced modulo the frame length when applied.
  */
 record Mutation(Kind kind, int position, int value) {
     enum Kind {
         FLIP_BIT, SET_BYTE, SET_BHS_BYTE, OPCODE, FLAGS, TOTAL_AHS_LENGTH, DATA_SEGMENT_LENGTH, TRUNCATE
     }
 
-    static Arbitrary<Mutation> any() {
-        Arbitrary<Integer> values = Arbitraries.oneOf(Arbitraries.integers(), Arbitraries.integers().between(0, 1100),
-                Arbitraries.of(0, 1, 3, 4, 48, 255, 511, 512, 513, 8191, 8192, 8193, 262144, 262145, 0xffffff));
-        return Combinators.combine(Arbitraries.of(Kind.class), Arbitraries.integers().greaterOrEqual(0), values)
-                .as(Mutation::new);
+    private static final int[] VALUES = {0, 1, 3, 4, 48, 255, 511, 512, 513, 8191, 8192, 8193, 262144, 262145,
+        0xffffff};
+
+    static Mutation any(Gen g) {
+        int value = switch (g.index(3)) {
+            case 0 -> g.anyInt();
+            case 1 -> g.between(0, 1100);
+            default -> VALUES[g.index(VALUES.length)];
+        };
+        return new Mutation(g.pick(Kind.class), g.nonNegative(), value);
     }
 
-    static Arbitrary<List<Mutation>> lists(int max) {
-        return any().list().ofMaxSize(max);
+    static List<Mutation> list(Gen g, int max) {
+        return g.list(0, max, () -> any(g));
     }
 
     /** Applies the mutations in order to one frame; with a header digest, optionally recomputes it. */

@@ -1,10 +1,6 @@
 package org.jtarget.iscsi.internal.fuzz;
 
 import io.netty.buffer.ByteBuf;
-import java.util.Arrays;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import org.jtarget.iscsi.internal.pdu.AsyncMessage;
 import org.jtarget.iscsi.internal.pdu.DataIn;
 import org.jtarget.iscsi.internal.pdu.DataOut;
@@ -27,20 +23,16 @@ import org.jtarget.iscsi.internal.pdu.TextRequest;
 import org.jtarget.iscsi.internal.pdu.TextResponse;
 
 /**
- * A PDU of any opcode (RFC 7143 §11) with random field values, as plain data so jqwik can shrink it; {@link #build}
+ * A PDU of any opcode (RFC 7143 §11) with random field values, as plain data; {@link #build}
  * makes the PDU with its data segment from a given allocator.
  */
 record PduSpec(Opcode opcode, int[] f, long lun, byte[] data, byte[] cdb) {
     static final int FIELDS = 12;
 
-    static Arbitrary<PduSpec> any() {
-        Arbitrary<int[]> fields = Arbitraries.oneOf(Arbitraries.integers(), Arbitraries.integers().between(-1, 300))
-                .array(int[].class).ofSize(FIELDS);
-        Arbitrary<byte[]> data = Arbitraries.oneOf(Arbitraries.bytes().array(byte[].class).ofMaxSize(70),
-                Arbitraries.bytes().array(byte[].class).ofMinSize(60).ofMaxSize(1100));
-        Arbitrary<byte[]> cdb = Arbitraries.bytes().array(byte[].class).ofMinSize(16).ofMaxSize(40);
-        return Combinators.combine(Arbitraries.of(Opcode.class), fields,
-                Arbitraries.longs(), data, cdb).as(PduSpec::new);
+    static PduSpec any(Gen g) {
+        int[] fields = g.ints(FIELDS, () -> g.bool() ? g.anyInt() : g.between(-1, 300));
+        byte[] data = g.bool() ? g.bytes(0, 70) : g.bytes(60, 1100);
+        return new PduSpec(g.pick(Opcode.class), fields, g.anyLong(), data, g.bytes(16, 40));
     }
 
     IscsiPdu build(ByteBuf buffer) {
@@ -105,11 +97,5 @@ record PduSpec(Opcode opcode, int[] f, long lun, byte[] data, byte[] cdb) {
             default:
                 throw new AssertionError(opcode);
         }
-    }
-
-    @Override
-    public String toString() {
-        return "PduSpec[" + opcode + ", f=" + Arrays.toString(f) + ", lun=" + Long.toHexString(lun) + ", data="
-                + data.length + " bytes, cdb=" + cdb.length + " bytes]";
     }
 }

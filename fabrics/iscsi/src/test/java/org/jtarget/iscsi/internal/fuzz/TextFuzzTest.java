@@ -10,21 +10,16 @@ import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.Size;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.text.KeyKind;
 import org.jtarget.iscsi.internal.text.Negotiator;
 import org.jtarget.iscsi.internal.text.OperationalKey;
 import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.iscsi.internal.text.TextCodec;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the text format (RFC 7143 §6.1) and operational key negotiation (§6.2, §13): {@link TextCodec#parse}
@@ -36,75 +31,89 @@ class TextFuzzTest {
             "AuthMethod", "CHAP_A", "CHAP_N", "CHAP_R", "CHAP_I", "CHAP_C", "SendTargets", "TargetAlias",
             "InitiatorAlias", "OFMarkInt", "IFMarkInt", "X-com.example.vendor");
 
+    private static final String[] VALUES = {"", "0", "0x", "0X10", "-0x5", "0x-5", "+512", "512 ", " 512", "1e3",
+        "18446744073709551616", "0x1000000", "16777215", "16777216", "511", "512", "65535", "65536", "3600", "3601"};
+    private static final String[] WORDS = {"Yes", "No", "yes", "YES", "Yes,No", "None", "CRC32C", "CRC32C,None",
+        "None,CRC32C", "crc32c", "CRC32C,,None", ",", "None,", "CHAP,None", "CHAP", "KRB5,SRP,CHAP,None",
+        "NotUnderstood", "Irrelevant", "Reject", "Normal", "Discovery", "All", "5", "5,7", "0b", "0x0", "0bAAAA",
+        "0b====", "0xZZ"};
+
     /** Key names: every operational key, login keys, and junk. */
-    static Arbitrary<String> keys() {
-        return Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(4, Arbitraries.of(OperationalKey.class).map(OperationalKey::key)),
-                net.jqwik.api.Tuple.of(2, Arbitraries.of(LOGIN_KEYS)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.strings().ofMaxLength(70)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.strings().alpha().ofLength(64)));
+    static String key(Gen g) {
+        return switch (g.weighted(4, 2, 1, 1)) {
+            case 0 -> g.pick(OperationalKey.class).key();
+            case 1 -> g.pick(LOGIN_KEYS);
+            case 2 -> g.string(70);
+            default -> g.alpha(64);
+        };
     }
 
     /** Values: numbers of every form, booleans, lists, answers, binary values, junk and huge strings. */
-    static Arbitrary<String> anyValue() {
-        return Arbitraries.oneOf(
-                Arbitraries.longs().map(String::valueOf),
-                Arbitraries.integers().between(-2, 70000).map(String::valueOf),
-                Arbitraries.longs().map(n -> "0x" + Long.toHexString(n)),
-                Arbitraries.of("", "0", "0x", "0X10", "-0x5", "0x-5", "+512", "512 ", " 512", "1e3", "18446744073709551616",
-                        "0x1000000", "16777215", "16777216", "511", "512", "65535", "65536", "3600", "3601"),
-                Arbitraries.of("Yes", "No", "yes", "YES", "Yes,No", "None", "CRC32C", "CRC32C,None", "None,CRC32C",
-                        "crc32c", "CRC32C,,None", ",", "None,", "CHAP,None", "CHAP", "KRB5,SRP,CHAP,None",
-                        "NotUnderstood", "Irrelevant", "Reject", "Normal", "Discovery", "All", "5", "5,7",
-                        "0b", "0x0", "0bAAAA", "0b====", "0xZZ"),
-                Arbitraries.strings().ofMaxLength(40),
-                Arbitraries.strings().withChars('a', '=', ',', '\0', 'Y').ofMaxLength(20),
-                // huge values around the limits of §6.1 (255 and 8192 bytes), cheap to generate
-                Arbitraries.integers().between(250, 8300).map(n -> "v".repeat(n)),
-                Arbitraries.integers().between(120, 4200).map(n -> "\u00e9".repeat(n)));
+    static String anyValue(Gen g) {
+        return switch (g.index(8)) {
+            case 0 -> String.valueOf(g.anyLong());
+            case 1 -> String.valueOf(g.between(-2, 70000));
+            case 2 -> "0x" + Long.toHexString(g.anyLong());
+            case 3 -> g.pick(VALUES);
+            case 4 -> g.pick(WORDS);
+            case 5 -> g.string(40);
+            case 6 -> g.string(20, 'a', '=', ',', '\0', 'Y');
+            // huge values around the limits of §6.1 (255 and 8192 bytes), cheap to generate
+            case 7 -> g.bool() ? "v".repeat(g.between(250, 8300)) : "\u00e9".repeat(g.between(120, 4200));
+            default -> throw new AssertionError();
+        };
     }
 
-    @Provide
-    Arbitrary<List<String[]>> pairs() {
-        return Combinators.combine(keys(), anyValue()).as((k, v) -> new String[] {k, v}).list().ofMaxSize(20);
+    static List<String[]> pairs(Gen g, int min, int max) {
+        return g.list(min, max, () -> new String[] {key(g), anyValue(g)});
     }
 
-    @Provide
-    Arbitrary<Map<String, String>> tpgParameters() {
-        return Arbitraries.maps(keys(), anyValue()).ofMaxSize(6);
+    static Map<String, String> tpgParameters(Gen g) {
+        Map<String, String> tpg = new HashMap<>();
+        for (int n = g.between(0, 6); n > 0; n--) {
+            tpg.put(key(g), anyValue(g));
+        }
+        return tpg;
     }
 
-    @Property
-    void randomBytesParseOrFailWithTheDeclaredException(@ForAll @Size(max = 600) byte[] bytes) {
-        parse(bytes);
+    @Test
+    void randomBytesParseOrFailWithTheDeclaredException() {
+        Fuzz.check(g -> g.bytes(0, 600), TextFuzzTest::parse);
+    }
+
+    record Text(List<String[]> pairs, boolean duplicate, boolean dropEquals, boolean dropLastNul, boolean strayNuls,
+                Map<String, String> tpg) {
     }
 
     /**
      * Generated text with its faults: duplicates, missing '=', missing final NUL, stray NULs, a key over 63
      * bytes, values over 8192 bytes. Whatever parses goes on to a negotiation.
      */
-    @Property
-    void generatedTextParsesAndNegotiates(@ForAll("pairs") List<String[]> pairs, @ForAll boolean duplicate,
-                                          @ForAll boolean dropEquals, @ForAll boolean dropLastNul,
-                                          @ForAll boolean strayNuls, @ForAll("tpgParameters") Map<String, String> tpg) {
-        List<String[]> all = new ArrayList<>(pairs);
-        if (duplicate && !all.isEmpty()) {
+    @Test
+    void generatedTextParsesAndNegotiates() {
+        Fuzz.check(g -> new Text(pairs(g, 0, 20), g.bool(), g.bool(), g.bool(), g.bool(), tpgParameters(g)),
+                TextFuzzTest::parseAndNegotiate);
+    }
+
+    private static void parseAndNegotiate(Text in) {
+        List<String[]> all = new ArrayList<>(in.pairs());
+        if (in.duplicate() && !all.isEmpty()) {
             all.add(all.get(0));
         }
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < all.size(); i++) {
             String[] p = all.get(i);
-            sb.append(p[0]).append(dropEquals && i == all.size() / 2 ? "" : "=").append(p[1]).append('\0');
-            if (strayNuls && i % 3 == 0) {
+            sb.append(p[0]).append(in.dropEquals() && i == all.size() / 2 ? "" : "=").append(p[1]).append('\0');
+            if (in.strayNuls() && i % 3 == 0) {
                 sb.append('\0');
             }
         }
-        if (dropLastNul && sb.length() > 0) {
+        if (in.dropLastNul() && sb.length() > 0) {
             sb.setLength(sb.length() - 1);
         }
         Map<String, String> parsed = parse(sb.toString().getBytes(StandardCharsets.UTF_8));
         if (parsed != null) {
-            Negotiator negotiator = new Negotiator(tpg, warning -> { });
+            Negotiator negotiator = new Negotiator(in.tpg(), warning -> { });
             parsed.forEach((k, v) -> {
                 OperationalKey key = OperationalKey.forKey(k);
                 if (key != null) {
@@ -115,18 +124,23 @@ class TextFuzzTest {
         }
     }
 
-    /** Every operational key with every kind of value, against random TPG preferences. */
-    @Property
-    void everyOperationalKeyAnswersValidly(@ForAll OperationalKey key, @ForAll("values") String value,
-                                           @ForAll("tpgParameters") Map<String, String> tpg) {
-        Negotiator negotiator = new Negotiator(tpg, warning -> { });
-        checkAnswer(key, value, negotiator.respond(key, value));
-        checkParameters(negotiator.parameters());
+    record Offer(OperationalKey key, String value, Map<String, String> tpg) {
     }
 
-    @Provide
-    Arbitrary<String> values() {
-        return anyValue().filter(v -> v.length() <= TextCodec.MAX_VALUE_LENGTH);
+    /** Every operational key with every kind of value (up to 8192 bytes), against random TPG preferences. */
+    @Test
+    void everyOperationalKeyAnswersValidly() {
+        Fuzz.check(g -> {
+            String value;
+            do {
+                value = anyValue(g);
+            } while (value.length() > TextCodec.MAX_VALUE_LENGTH);
+            return new Offer(g.pick(OperationalKey.class), value, tpgParameters(g));
+        }, in -> {
+            Negotiator negotiator = new Negotiator(in.tpg(), warning -> { });
+            checkAnswer(in.key(), in.value(), negotiator.respond(in.key(), in.value()));
+            checkParameters(negotiator.parameters());
+        });
     }
 
     /** The pairs, or null after the declared TextFormatException; any other exception fails the property. */
