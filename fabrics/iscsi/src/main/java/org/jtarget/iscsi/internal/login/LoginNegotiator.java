@@ -54,6 +54,7 @@ public final class LoginNegotiator {
     private final Consumer<String> warn;
     private long failureDelayNanos;
 
+    private boolean started;
     private boolean first = true;
     private int stage = SECURITY;
     private boolean authenticated;
@@ -97,7 +98,8 @@ public final class LoginNegotiator {
     }
 
     public LoginReply process(LoginRequest request) {
-        if (first) {
+        if (!started) { // the first request, even when its text continues in the next one (§11.12.2)
+            started = true;
             if (request.versionMin() > 0) { // §11.12.4: we speak version 0 only
                 return fail(request, LoginStatus.UNSUPPORTED_VERSION, "Version-min " + request.versionMin());
             }
@@ -159,8 +161,10 @@ public final class LoginNegotiator {
             stage = OPERATIONAL;
         }
         operational(keys, answer);
-        if (request.csg() == OPERATIONAL && !declaredMaxRecv) {
-            // Declarative (§13.12): the initiator must know how much we accept.
+        if (request.csg() == OPERATIONAL && !declaredMaxRecv && !answers(answer, "MaxRecvDataSegmentLength")) {
+            // Declarative (§13.12): the initiator must know how much we accept. When this response already
+            // rejects the initiator's own declaration, ours waits for the next one (§6.1: a key at most once
+            // per text); without a next one the initiator keeps the default 8192, which we accept.
             answer.add(entry("MaxRecvDataSegmentLength", negotiator.ours(OperationalKey.MAX_RECV_DATA_SEGMENT_LENGTH)));
             declaredMaxRecv = true;
         }
@@ -365,6 +369,10 @@ public final class LoginNegotiator {
                 answer.add(entry(key, "NotUnderstood")); // §6.2
             }
         }
+    }
+
+    private static boolean answers(List<Map.Entry<String, String>> answer, String key) {
+        return answer.stream().anyMatch(e -> e.getKey().equals(key));
     }
 
     private LoginReply fail(LoginRequest request, LoginStatus status, String why) {

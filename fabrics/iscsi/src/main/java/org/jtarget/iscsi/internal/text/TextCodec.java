@@ -30,37 +30,43 @@ public final class TextCodec {
      */
     public static Map<String, String> parse(ByteBuf data) throws TextFormatException {
         Map<String, String> pairs = new LinkedHashMap<>();
-        String text = data.toString(StandardCharsets.UTF_8);
-        int start = 0;
-        while (start < text.length()) {
-            int end = text.indexOf('\0', start);
+        // Lengths are limits in bytes (§6.1), so the pairs are cut out of the bytes before decoding UTF-8.
+        int start = data.readerIndex();
+        int limit = data.writerIndex();
+        while (start < limit) {
+            int end = data.indexOf(start, limit, (byte) 0);
             if (end < 0) {
-                throw new TextFormatException("text: " + NetworkText.quote(text.substring(start)) + " (expected: key=value ended by NUL)");
+                throw new TextFormatException("text: " + NetworkText.quote(utf8(data, start, limit - start))
+                        + " (expected: key=value ended by NUL)");
             }
             if (end == start) { // tolerate stray NUL padding
                 start++;
                 continue;
             }
-            String pair = text.substring(start, end);
-            int eq = pair.indexOf('=');
-            if (eq <= 0) {
-                throw new TextFormatException("text: " + NetworkText.quote(pair) + " (expected: key=value)");
+            int eq = data.indexOf(start, end, (byte) '=');
+            if (eq <= start) {
+                throw new TextFormatException("text: " + NetworkText.quote(utf8(data, start, end - start)) + " (expected: key=value)");
             }
-            String key = pair.substring(0, eq);
-            if (key.length() > MAX_KEY_LENGTH) {
-                throw new TextFormatException("key length: " + key.length() + " (expected: <= " + MAX_KEY_LENGTH + ")");
+            String key = utf8(data, start, eq - start);
+            if (eq - start > MAX_KEY_LENGTH) {
+                throw new TextFormatException("key length: " + (eq - start) + " bytes (expected: <= "
+                        + MAX_KEY_LENGTH + ")");
             }
-            String value = pair.substring(eq + 1);
-            if (value.length() > MAX_VALUE_LENGTH) {
-                throw new TextFormatException("value length of " + NetworkText.escape(key) + ": " + value.length() + " (expected: <= "
+            if (end - eq - 1 > MAX_VALUE_LENGTH) {
+                throw new TextFormatException("value length of " + NetworkText.escape(key) + ": " + (end - eq - 1) + " bytes (expected: <= "
                         + MAX_VALUE_LENGTH + ")");
             }
+            String value = utf8(data, eq + 1, end - eq - 1);
             if (pairs.putIfAbsent(key, value) != null) {
                 throw new TextFormatException("key " + NetworkText.escape(key) + " sent twice (expected: once, RFC 7143 §6.1)");
             }
             start = end + 1;
         }
         return pairs;
+    }
+
+    private static String utf8(ByteBuf data, int index, int length) {
+        return data.toString(index, length, StandardCharsets.UTF_8);
     }
 
     /** Encodes pairs as {@code key=value\0...}; an empty map gives an empty buffer. */

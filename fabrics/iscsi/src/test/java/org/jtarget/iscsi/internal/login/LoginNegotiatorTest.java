@@ -77,6 +77,18 @@ class LoginNegotiatorTest {
         assertEquals(10, login.initialCmdSn());
     }
 
+    /** Found by LoginFuzzTest: the Reject and our own declaration made MaxRecvDataSegmentLength appear twice. */
+    @Test
+    void invalidMaxRecvDataSegmentLengthIsAnsweredOnceAndOursDeclaredNext() {
+        send(true, 0, 1, "InitiatorName=" + INITIATOR, "TargetName=" + TARGET, "AuthMethod=None");
+        LoginReply first = send(false, 1, 3, "MaxRecvDataSegmentLength=0");
+        assertEquals(List.of(Map.entry("MaxRecvDataSegmentLength", "Reject")), first.keys(),
+                "§6.1: each key at most once per response");
+        LoginReply second = send(true, 1, 3);
+        assertEquals(List.of(Map.entry("MaxRecvDataSegmentLength", "262144")), second.keys());
+        assertEquals(8192, login.parameters().initiatorMaxRecvDataSegmentLength(), "the RFC default stays");
+    }
+
     @Test
     void tpgParametersChangeWhatWeDeclare() {
         tpg.parameters.put("MaxRecvDataSegmentLength", "16384");
@@ -213,6 +225,20 @@ class LoginNegotiatorTest {
     void chapValuesInBase64AreUnderstood() {
         assertArrayEquals("abc".getBytes(StandardCharsets.US_ASCII), Chap.decode("0bYWJj"));
         assertArrayEquals(new byte[] {0x0a, (byte) 0xbc}, Chap.decode("0xabc"));
+    }
+
+    /** Found by LoginFuzzTest: while the first request's text was continued, its ISID could still change. */
+    @Test
+    void identityChangeAfterAContinuedFirstRequestFails() {
+        LoginRequest part = new LoginRequest(false, true, 0, 1, 0, 0, 0x23d000000001L, 0, 1, 1, 10, 0,
+                Unpooled.copiedBuffer("InitiatorName=" + INITIATOR + "\0", StandardCharsets.UTF_8));
+        assertEquals(LoginStatus.SUCCESS, login.process(part).status());
+        part.release();
+        LoginRequest rest = new LoginRequest(true, false, 0, 1, 0, 0, 0x23d000000002L, 0, 2, 1, 10, 0,
+                Unpooled.copiedBuffer("TargetName=" + TARGET + "\0AuthMethod=None\0", StandardCharsets.UTF_8));
+        LoginReply reply = login.process(rest);
+        rest.release();
+        assertEquals(LoginStatus.INITIATOR_ERROR, reply.status(), "§11.12: ISID, TSIH and CID stay the same");
     }
 
     @Test

@@ -75,19 +75,19 @@ public final class FakeScsiSession implements ScsiSession {
                 }
                 ByteBuf b = Unpooled.buffer(32).writeLong(disk.blocks() - 1).writeInt(MemoryDisk.BLOCK_SIZE)
                         .writeZero(20);
-                task.complete(data(b, (int) be32(cdb, 10)));
+                task.complete(data(b, be32(cdb, 10)));
             }
             case 0xa0 -> {
                 ByteBuf b = Unpooled.buffer(16).writeInt(8).writeInt(0).writeLong(0);
-                task.complete(data(b, (int) be32(cdb, 6)));
+                task.complete(data(b, be32(cdb, 6)));
             }
             case 0x1a -> task.complete(data(Unpooled.buffer(4).writeByte(3).writeByte(0).writeByte(0).writeByte(0),
                     cdb[4] & 0xff));
             case 0x5a -> task.complete(data(Unpooled.buffer(8).writeShort(6).writeZero(6), be16(cdb, 7)));
             case 0x28 -> read(task, be32(cdb, 2), be16(cdb, 7));
-            case 0x88 -> read(task, be64(cdb, 2), (int) be32(cdb, 10));
+            case 0x88 -> read(task, be64(cdb, 2), be32(cdb, 10));
             case 0x2a -> write(task, be32(cdb, 2), be16(cdb, 7));
-            case 0x8a -> write(task, be64(cdb, 2), (int) be32(cdb, 10));
+            case 0x8a -> write(task, be64(cdb, 2), be32(cdb, 10));
             default -> task.complete(check(SenseReason.INVALID_COMMAND_OPERATION_CODE));
         }
     }
@@ -117,19 +117,20 @@ public final class FakeScsiSession implements ScsiSession {
         task.complete(data(b, allocation));
     }
 
-    private void read(ScsiTask task, long lba, int blocks) {
-        if (lba + blocks > disk.blocks()) {
+    private void read(ScsiTask task, long lba, long blocks) {
+        if (outOfRange(lba, blocks)) {
             task.complete(check(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE));
             return;
         }
-        ByteBuf b = Unpooled.directBuffer(blocks * MemoryDisk.BLOCK_SIZE);
-        b.writeBytes(disk.bytes, (int) lba * MemoryDisk.BLOCK_SIZE, blocks * MemoryDisk.BLOCK_SIZE);
+        int length = (int) blocks * MemoryDisk.BLOCK_SIZE;
+        ByteBuf b = Unpooled.directBuffer(length);
+        b.writeBytes(disk.bytes, (int) lba * MemoryDisk.BLOCK_SIZE, length);
         task.complete(new ScsiResponse(ScsiStatus.GOOD, b, null, 0));
     }
 
-    private void write(ScsiTask task, long lba, int blocks) {
-        int length = blocks * MemoryDisk.BLOCK_SIZE;
-        if (lba + blocks > disk.blocks()) {
+    private void write(ScsiTask task, long lba, long blocks) {
+        int length = (int) Math.min(blocks * MemoryDisk.BLOCK_SIZE, Integer.MAX_VALUE);
+        if (outOfRange(lba, blocks)) {
             task.complete(new ScsiResponse(ScsiStatus.CHECK_CONDITION, null,
                     sense(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE), length));
             return;
@@ -201,9 +202,14 @@ public final class FakeScsiSession implements ScsiSession {
         inFlight.clear();
     }
 
-    private static ScsiResponse data(ByteBuf b, int allocation) {
+    /** Hostile CDBs carry any LBA and length: negative (as 64-bit) or past the end is out of range. */
+    private boolean outOfRange(long lba, long blocks) {
+        return lba < 0 || blocks < 0 || lba + blocks > disk.blocks();
+    }
+
+    private static ScsiResponse data(ByteBuf b, long allocation) {
         if (b.readableBytes() > allocation) {
-            b.writerIndex(b.readerIndex() + allocation);
+            b.writerIndex(b.readerIndex() + (int) allocation);
         }
         return new ScsiResponse(ScsiStatus.GOOD, b, null, 0);
     }

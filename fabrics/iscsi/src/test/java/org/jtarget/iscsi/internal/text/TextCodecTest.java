@@ -42,6 +42,19 @@ class TextCodecTest {
         assertThrows(TextCodec.TextFormatException.class, () -> TextCodec.parse(bytes("K".repeat(64) + "=1\0")));
     }
 
+    /** Found by TextFuzzTest: 22 three-byte characters (66 bytes) passed the 63-byte key limit of §6.1. */
+    @Test
+    void keyAndValueLimitsCountUtf8BytesNotCharacters() throws Exception {
+        TextCodec.TextFormatException key = assertThrows(TextCodec.TextFormatException.class,
+                () -> TextCodec.parse(bytes("\u20ac".repeat(22) + "=1\0")));
+        assertTrue(key.getMessage().contains("66 bytes (expected: <= 63)"), key.getMessage());
+        assertThrows(TextCodec.TextFormatException.class,
+                () -> TextCodec.parse(bytes("TargetAlias=" + "\u00e9".repeat(4097) + "\0")));
+        assertEquals("\u00e9".repeat(4096), TextCodec.parse(bytes("TargetAlias=" + "\u00e9".repeat(4096) + "\0"))
+                .get("TargetAlias"));
+        assertEquals(1, TextCodec.parse(bytes("\u20ac".repeat(21) + "=1\0")).size());
+    }
+
     @Test
     void encodesWithNulTerminators() {
         Map<String, String> pairs = new LinkedHashMap<>();
