@@ -8,15 +8,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.collection.IntObjectHashMap;
-import io.netty.util.collection.IntObjectMap;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.jtarget.iscsi.internal.codec.ConnectionSettings;
 import org.jtarget.iscsi.internal.codec.IscsiPduEncoder;
@@ -35,17 +29,11 @@ import org.jtarget.iscsi.internal.pdu.NopOut;
 import org.jtarget.iscsi.internal.pdu.Opcode;
 import org.jtarget.iscsi.internal.pdu.Reject;
 import org.jtarget.iscsi.internal.pdu.ScsiCommand;
-import org.jtarget.iscsi.internal.pdu.ScsiResponsePdu;
 import org.jtarget.iscsi.internal.pdu.TaskManagementRequest;
-import org.jtarget.iscsi.internal.pdu.TaskManagementResponsePdu;
 import org.jtarget.iscsi.internal.pdu.TextRequest;
-import org.jtarget.iscsi.internal.pdu.TextResponse;
 import org.jtarget.iscsi.internal.text.SessionParameters;
 import org.jtarget.iscsi.internal.text.TextCodec;
-import org.jtarget.scsi.ScsiStatus;
 import org.jtarget.scsi.SenseReason;
-import org.jtarget.scsi.TaskManagementFunction;
-import org.jtarget.scsi.TaskManagementResponse;
 import org.jtarget.spi.fabric.FabricException;
 import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.ScsiSession;
@@ -55,14 +43,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One iSCSI connection, and with MaxConnections=1 its session (RFC 7143): login through
- * {@link LoginNegotiator}, then the full feature phase. Everything runs on the channel's event loop; nothing
- * thrown here leaves the pipeline (a failure closes this connection only).
+ * One iSCSI connection, and with MaxConnections=1 its session (RFC 7143): the socket, login through
+ * {@link LoginNegotiator}, StatSN, then the full feature phase. Everything runs on the channel's event loop;
+ * nothing thrown here leaves the pipeline (a failure closes this connection only).
  *
- * <p>Command numbering (§4.2.2): non-immediate PDUs are executed in CmdSN order; PDUs ahead of ExpCmdSN wait,
- * PDUs outside the window are dropped. MaxCmdSN = ExpCmdSN + window - 1 - commands in flight, so an
- * initiator never has more than {@link TpgLimit#CMDSN_WINDOW} commands queued here. What a connection holds
- * for its peer is bounded by {@link LoginGate} (in login) and {@link ConnectionBudget} (write and read data).
+ * <p>Command numbering (§4.2.2) is {@link CommandOrdering}'s: non-immediate PDUs are executed in CmdSN order,
+ * so an initiator never has more than {@link TpgLimit#CMDSN_WINDOW} commands queued here. Text Requests
+ * (§11.10, SendTargets) are {@link TextExchange}'s. What a connection holds for its peer is bounded by
+ * {@link LoginGate} (in login) and {@link ConnectionBudget} (write and read data).
  */
 public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     /** Command window (§4.2.2.1) by default; the TPG's {@link TpgLimit#CMDSN_WINDOW} applies. */
@@ -87,11 +75,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private LoginNegotiator login;
     private boolean loginStarted;
     private int statSn = 1;
-    private int expCmdSn;
-    private int inFlight;
     private int nextTtt = 1;
     private int idlePeriods;
-    private int window = WINDOW;
     private final LoginGate loginGate;
     private ConnectionBudget budget = new ConnectionBudget(Map.of());
 
@@ -105,11 +90,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private volatile ScsiSession scsi;
     private boolean closed;
 
-    private final IntObjectMap<IscsiTask> tasks = new IntObjectHashMap<>();
-    private final Map<Integer, IscsiPdu> waiting = new HashMap<>();
-    /** CmdSNs ahead of ExpCmdSN that an ABORT TASK consumed (§11.5.1 b); skipped when ExpCmdSN reaches them. */
-    private final Set<Integer> abortedCmdSns = new HashSet<>();
-    private final Map<Integer, ByteBuf> textContinuations = new HashMap<>();
+    private final CommandOrdering ordering = new CommandOrdering(this);
+    private final TaskSet tasks = new TaskSet(this, ordering);
+    private TextExchange text;
 
     /**
      * @param localOverride the portal address to report and look targets up by, or null for the channel's own
@@ -147,7 +130,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         ctx.channel().config().setAutoRead(writable);
         if (writable) {
             idlePeriods = 0; // the peer reads: alive
-            submitDeferred(false);
+            tasks.submitDeferred(false);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -199,7 +182,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                     NetworkText.quote(initiatorName), IDLE_SECONDS * IDLE_PERIODS_BEFORE_CLOSE);
             close();
         } else {
-            send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn, maxCmdSn(), null));
+            send(new NopIn(0, IscsiPdu.RESERVED_TAG, nextTargetTransferTag(), statSn, expCmdSn(), maxCmdSn(), null));
             flush();
         }
     }
@@ -234,7 +217,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         if (!loginStarted) {
             loginStarted = true;
-            expCmdSn = request.cmdSn();
+            ordering.start(request.cmdSn());
             if (request.tsih() != 0) {
                 // A non-zero TSIH adds a connection to a session or reinstates one of its connections (§6.3.4,
                 // §11.12.5). With MaxConnections=1 and ErrorRecoveryLevel=0 there is neither: answer Session Does
@@ -279,7 +262,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void sendLoginResponse(LoginRequest request, LoginReply reply) {
         ByteBuf text = TextCodec.encode(ctx.alloc(), reply.keys());
         LoginResponse response = new LoginResponse(reply.transit(), false, reply.csg(), reply.nsg(), 0, 0,
-                request.isid(), reply.complete() ? tsih : 0, request.itt(), nextStatSn(), expCmdSn, maxCmdSn(),
+                request.isid(), reply.complete() ? tsih : 0, request.itt(), nextStatSn(), expCmdSn(), maxCmdSn(),
                 reply.status().statusClass(), reply.status().detail(), text);
         if (reply.failed()) {
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
@@ -296,13 +279,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         initiatorName = login.initiatorName();
         cid = login.cid();
         tsih = fabric.registry().allocateTsih(this);
+        text = new TextExchange(this, fabric, local, tpg);
         if (discovery) {
             return LoginStatus.SUCCESS;
         }
         identity = initiatorName + ",i,0x" + Long.toHexString(login.isid()) + "," + tpg.targetName() + ",t,"
                 + tpg.tag();
         Map<String, String> limits = tpg.parameters();
-        window = TpgLimit.CMDSN_WINDOW.valueIn(limits);
+        ordering.window(TpgLimit.CMDSN_WINDOW.valueIn(limits));
         budget = new ConnectionBudget(limits);
         IscsiConnection[] replaced = new IscsiConnection[1];
         String refusal = fabric.registry().register(identity, tpg.targetName(), initiatorName, this,
@@ -344,7 +328,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void onFullFeature(IscsiPdu pdu) {
         switch (pdu.opcode()) {
             case DATA_OUT:
-                onDataOut((DataOut) pdu);
+                tasks.onDataOut((DataOut) pdu);
                 return;
             case SCSI_COMMAND:
             case NOP_OUT:
@@ -363,214 +347,22 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             execute(pdu);
             return;
         }
-        int cmdSn = cmdSnOf(pdu);
-        if (cmdSn == expCmdSn) {
-            expCmdSn++;
-            if (!abortedCmdSns.remove(cmdSn)) {
-                execute(pdu);
-            }
-            drainWaiting();
-        } else if (serialGreater(cmdSn, expCmdSn) && !serialGreater(cmdSn, maxCmdSn())
-                && !waiting.containsKey(cmdSn) && !abortedCmdSns.contains(cmdSn)) {
-            if (!budget.reserve(ConnectionBudget.queuedOf(pdu, parameters))) {
-                // MaxConnections=1: commands come in order; one held back must not pile up data behind it
-                LOG.info("{}: data queued out of CmdSN order: over {} bytes (expected: at most {}): closing",
-                        NetworkText.quote(initiatorName), budget.unsolicitedHeld(),
-                        TpgLimit.MAX_UNSOLICITED_BYTES.key());
-                close();
-                return;
-            }
-            waiting.put(cmdSn, (IscsiPdu) ReferenceCountUtil.retain(pdu));
-        } else {
-            LOG.debug("dropping {} with CmdSN {} outside [{}, {}]", pdu.opcode(), cmdSn, expCmdSn, maxCmdSn());
-        }
+        ordering.receive(pdu);
     }
 
-    /** Executes the queued PDUs that are now in order, skipping CmdSNs an ABORT TASK consumed. */
-    private void drainWaiting() {
-        while (!closed) {
-            IscsiPdu next = waiting.remove(expCmdSn);
-            if (abortedCmdSns.remove(expCmdSn)) {
-                expCmdSn++;
-                dropQueued(next);
-                continue;
-            }
-            if (next == null) {
-                return;
-            }
-            expCmdSn++;
-            budget.release(ConnectionBudget.queuedOf(next, parameters)); // a command reserves it again
-            try {
-                execute(next);
-            } finally {
-                ReferenceCountUtil.release(next);
-            }
-        }
-    }
-
-    /** Releases a queued PDU that will not run, with any Data-Out held for it. */
-    private void dropQueued(IscsiPdu pdu) {
-        if (pdu != null) {
-            budget.release(ConnectionBudget.queuedOf(pdu, parameters));
-        }
+    /** Runs a PDU whose CmdSN turn has come (or an immediate one, §4.2.2.1). */
+    void execute(IscsiPdu pdu) {
         if (pdu instanceof ScsiCommand c) {
-            releaseEarlyData(c.itt(), false);
-        }
-        ReferenceCountUtil.release(pdu);
-    }
-
-    private static int cmdSnOf(IscsiPdu pdu) {
-        if (pdu instanceof ScsiCommand c) {
-            return c.cmdSn();
-        } else if (pdu instanceof NopOut n) {
-            return n.cmdSn();
-        } else if (pdu instanceof TaskManagementRequest t) {
-            return t.cmdSn();
-        } else if (pdu instanceof TextRequest t) {
-            return t.cmdSn();
-        }
-        return ((LogoutRequest) pdu).cmdSn();
-    }
-
-    /** RFC 1982 serial number arithmetic with SERIAL_BITS = 32 (§4.2.2.1). */
-    static boolean serialGreater(int a, int b) {
-        return a != b && (a - b) > 0;
-    }
-
-    private void execute(IscsiPdu pdu) {
-        if (pdu instanceof ScsiCommand c) {
-            onScsiCommand(c);
-            releaseEarlyData(c.itt(), true);
+            tasks.onScsiCommand(c);
+            ordering.releaseEarlyData(c.itt(), true);
         } else if (pdu instanceof NopOut n) {
             onNopOut(n);
         } else if (pdu instanceof TaskManagementRequest t) {
-            onTaskManagement(t);
+            tasks.onTaskManagement(t);
         } else if (pdu instanceof TextRequest t) {
-            onText(t);
+            text.onText(t);
         } else if (pdu instanceof LogoutRequest l) {
             onLogout(l);
-        }
-    }
-
-    private void onScsiCommand(ScsiCommand command) {
-        if (discovery) { // §6.3: discovery sessions carry Text and Logout only
-            reject(Reject.PROTOCOL_ERROR, command);
-            return;
-        }
-        if (tasks.containsKey(command.itt())) {
-            reject(Reject.TASK_IN_PROGRESS, command);
-            return;
-        }
-        int immediate = command.data().readableBytes();
-        if (immediate > 0 && (!parameters.immediateData() || immediate > parameters.firstBurstLength()
-                || immediate > command.expectedDataLength())) { // §13.11, §13.14
-            reject(Reject.PROTOCOL_ERROR, command);
-            return;
-        }
-        if (scsi == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
-            return;
-        }
-        int unsolicited = ConnectionBudget.unsolicitedOf(command, parameters);
-        if (!budget.reserve(unsolicited)) {
-            // SAM-5 5.3.1 TASK SET FULL: the initiator retries later (Linux lowers its queue depth); its
-            // immediate data goes with this PDU and any unsolicited Data-Out finds no task and is dropped.
-            send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.COMMAND_COMPLETED,
-                    ScsiStatus.TASK_SET_FULL.code(), command.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0,
-                    null));
-            flush();
-            return;
-        }
-        IscsiTask task = new IscsiTask(this, command, parameters);
-        tasks.put(task.itt(), task);
-        if (task.countsAgainstWindow()) {
-            inFlight++;
-        }
-        budget.started(task.itt(), unsolicited, ConnectionBudget.dataInOf(command));
-        if (!budget.defer(task, ctx.channel().isWritable())) {
-            submit(task);
-        }
-    }
-
-    /** Hands the deferred tasks that may run now to the core ({@code force}: all of them). */
-    private void submitDeferred(boolean force) {
-        if (!closed) {
-            budget.submitDeferred(ctx.channel(), force, this::submit);
-        }
-    }
-
-    private void submit(IscsiTask task) {
-        ScsiSession session = scsi;
-        if (closed || session == null) {
-            return; // closing (terminate() on another thread, §6.3.5): cleanUp() ends the task
-        }
-        try {
-            session.submit(task);
-        } catch (RuntimeException e) {
-            LOG.warn("core failed to accept {}", task, e);
-            if (tasks.remove(task.itt()) == task) {
-                task.connectionLost();
-                if (task.countsAgainstWindow()) {
-                    inFlight--;
-                }
-                budget.ended(task);
-                send(new ScsiResponsePdu(false, false, false, false, ScsiResponsePdu.TARGET_FAILURE,
-                        ScsiStatus.GOOD.code(), task.itt(), 0, nextStatSn(), expCmdSn, maxCmdSn(), 0, 0, 0, null));
-            }
-        }
-    }
-
-    private void onDataOut(DataOut pdu) {
-        IscsiTask task = tasks.get(pdu.itt());
-        if (task == null) {
-            ScsiCommand queued = queuedCommand(pdu.itt());
-            if (queued != null) {
-                // Unsolicited data of a command still waiting for its CmdSN turn (§4.2.2.1 orders commands,
-                // not their data): keep it until the command runs, or the command would wait for it forever.
-                if (!budget.holdEarly(pdu, queued, parameters)) {
-                    reject(Reject.PROTOCOL_ERROR, pdu); // more than the command may bring (§13.14)
-                }
-                return;
-            }
-            LOG.debug("Data-Out for unknown ITT 0x{}: dropped", Integer.toHexString(pdu.itt()));
-            return;
-        }
-        IscsiTask.DataOutError problem = task.onDataOut(pdu);
-        if (problem == null) {
-            return;
-        }
-        LOG.info("Data-Out error from {}: {}", NetworkText.quote(initiatorName), problem.message());
-        if (problem.sequence()) {
-            // §7.9: a DataSN out of order implies a Data-Out lost to a digest error; ERL 0 cannot ask for it
-            // again (§7.8 b): the PDU itself is sound (no Reject), the command ends with CHECK CONDITION,
-            // PROTOCOL SERVICE CRC ERROR once the last Data-Out of its open sequences has come.
-            task.failDataPhase(SenseReason.PROTOCOL_SERVICE_CRC_ERROR, true, pdu.ttt(), pdu.finalFlag());
-        } else {
-            // a broken rule: reject the PDU and end the command with ABORTED COMMAND / DATA PHASE
-            // ERROR (§7.4: a Reject never ends a task by itself); the connection and the other commands go on.
-            reject(Reject.PROTOCOL_ERROR, pdu);
-            task.failDataPhase(SenseReason.DATA_PHASE_ERROR, false, pdu.ttt(), pdu.finalFlag());
-        }
-    }
-
-    private ScsiCommand queuedCommand(int itt) {
-        for (IscsiPdu queued : waiting.values()) {
-            if (queued instanceof ScsiCommand c && c.itt() == itt) {
-                return c;
-            }
-        }
-        return null;
-    }
-
-    /** Replays (or, for a command that did not become a task, drops) the Data-Out held for {@code itt}. */
-    private void releaseEarlyData(int itt, boolean replay) {
-        for (DataOut d : budget.takeEarly(itt)) {
-            try {
-                if (replay && !closed) {
-                    onDataOut(d);
-                }
-            } finally {
-                d.release();
-            }
         }
     }
 
@@ -580,129 +372,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         ByteBuf echo = ping.data();
         int length = Math.min(echo.readableBytes(), parameters.initiatorMaxRecvDataSegmentLength());
-        send(new NopIn(ping.lun(), ping.itt(), IscsiPdu.RESERVED_TAG, nextStatSn(), expCmdSn, maxCmdSn(),
+        send(new NopIn(ping.lun(), ping.itt(), IscsiPdu.RESERVED_TAG, nextStatSn(), expCmdSn(), maxCmdSn(),
                 echo.retainedSlice(echo.readerIndex(), length)));
-        flush();
-    }
-
-    private void onTaskManagement(TaskManagementRequest request) {
-        TaskManagementFunction function = TaskManagementFunction.fromCode(request.function());
-        if (discovery) {
-            reject(Reject.PROTOCOL_ERROR, request);
-            return;
-        }
-        if (function == null) {
-            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_NOT_SUPPORTED);
-            return;
-        }
-        if (function == TaskManagementFunction.TASK_REASSIGN) { // ERL 0 (§11.5.1)
-            sendTaskManagementResponse(request.itt(), TaskManagementResponse.TASK_REASSIGNMENT_NOT_SUPPORTED);
-            return;
-        }
-        submitDeferred(true); // the core must know every task a TMF may name (SAM-5 7.1)
-        IscsiTask stalled = function == TaskManagementFunction.ABORT_TASK ? tasks.get(request.referencedTaskTag())
-                : null;
-        if (stalled != null && stalled.abandonFailedDataPhase()) { // §7.8 b: the TMF concludes the task
-            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
-            return;
-        }
-        int ref = request.refCmdSn();
-        if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
-                && !serialGreater(expCmdSn, ref) && !serialGreater(ref, maxCmdSn())
-                && serialGreater(request.cmdSn(), ref)) {
-            // §11.5.1 b): the task is not running here, but its RefCmdSN lies in the command window and
-            // before this TMF: that command is still on its way (or queued out of order). Consider its CmdSN
-            // received (the command is dropped if it comes) and answer Function Complete, as LIO's
-            // iscsit_tmr_abort_task does. A task already ended (RefCmdSN < ExpCmdSN) goes to the core below,
-            // which answers TASK DOES NOT EXIST (§11.5.1 c).
-            considerReceived(ref);
-            sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
-            return;
-        }
-        ScsiSession session = scsi;
-        if (session == null) { // ended by terminate() on another thread (§6.3.5 reinstatement, core): closing
-            return;
-        }
-        session.taskManagement(function, request.lun(), request.referencedTaskTag() & 0xffffffffL)
-                .whenComplete((response, failure) -> runOnLoop(() -> {
-                    if (failure != null) {
-                        LOG.warn("task management {} failed", function, failure);
-                    }
-                    sendTaskManagementResponse(request.itt(),
-                            response != null ? response : TaskManagementResponse.FUNCTION_REJECTED);
-                }));
-    }
-
-    /** An aborted CmdSN in [ExpCmdSN, MaxCmdSN]: its PDU (queued or still to come) is dropped, later ones go on. */
-    private void considerReceived(int cmdSn) {
-        dropQueued(waiting.remove(cmdSn));
-        if (cmdSn == expCmdSn) {
-            expCmdSn++;
-            drainWaiting();
-        } else {
-            abortedCmdSns.add(cmdSn);
-        }
-    }
-
-    private void sendTaskManagementResponse(int itt, TaskManagementResponse response) {
-        if (closed) {
-            return;
-        }
-        send(new TaskManagementResponsePdu(response.code(), itt, nextStatSn(), expCmdSn, maxCmdSn()));
-        flush();
-    }
-
-    private void onText(TextRequest request) {
-        if (request.ttt() != IscsiPdu.RESERVED_TAG) { // the initiator asks for the rest of a long answer
-            ByteBuf rest = textContinuations.remove(request.ttt());
-            if (rest == null) {
-                reject(Reject.INVALID_PDU_FIELD, request);
-            } else {
-                sendText(request, rest);
-            }
-            return;
-        }
-        Map<String, String> keys;
-        try {
-            keys = TextCodec.parse(request.data());
-        } catch (TextCodec.TextFormatException e) {
-            LOG.info("bad Text Request from {}: {}", NetworkText.quote(initiatorName), e.getMessage());
-            reject(Reject.PROTOCOL_ERROR, request);
-            return;
-        }
-        List<Map.Entry<String, String>> answer = new ArrayList<>();
-        keys.forEach((key, value) -> {
-            if (key.equals("SendTargets")) {
-                answer.addAll(SendTargets.answer(discoverable(value), local));
-            } else if (!value.equals("NotUnderstood") && !value.equals("Irrelevant") && !value.equals("Reject")) {
-                answer.add(Map.entry(key, "NotUnderstood"));
-            }
-        });
-        sendText(request, TextCodec.encode(ctx.alloc(), answer));
-    }
-
-    /** §13.3: All, one target name, or (normal sessions only) empty for the session's own target. */
-    private List<TpgEndpoint> discoverable(String value) {
-        List<TpgEndpoint> all = fabric.core().discover(fabric.fabricName(), local, initiatorName);
-        if (value.equals("All")) {
-            return all;
-        }
-        String wanted = value.isEmpty() && tpg != null ? tpg.targetName() : value;
-        return all.stream().filter(t -> t.targetName().equals(wanted)).toList();
-    }
-
-    private void sendText(TextRequest request, ByteBuf text) {
-        int max = parameters.initiatorMaxRecvDataSegmentLength();
-        if (text.readableBytes() > max) { // §11.11.1: C bit and a TTT to fetch the rest
-            int ttt = nextTargetTransferTag();
-            ByteBuf chunk = text.readRetainedSlice(max);
-            textContinuations.put(ttt, text);
-            send(new TextResponse(false, true, request.lun(), request.itt(), ttt, nextStatSn(), expCmdSn, maxCmdSn(),
-                    chunk));
-        } else {
-            send(new TextResponse(true, false, request.lun(), request.itt(), IscsiPdu.RESERVED_TAG, nextStatSn(),
-                    expCmdSn, maxCmdSn(), text));
-        }
         flush();
     }
 
@@ -719,7 +390,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             reject(Reject.INVALID_PDU_FIELD, request);
             return;
         }
-        LogoutResponse pdu = new LogoutResponse(response, request.itt(), nextStatSn(), expCmdSn, maxCmdSn(), 0, 0);
+        LogoutResponse pdu = new LogoutResponse(response, request.itt(), nextStatSn(), expCmdSn(), maxCmdSn(), 0, 0);
         if (response == LogoutResponse.SUCCESS) {
             closed = true; // §11.14: the connection (and with it this session) ends after the response
             // End the I_T nexus before the initiator can see the response: it may log in again at once on
@@ -742,7 +413,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), NetworkText.escape(bad.message()));
-        send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn, maxCmdSn(), 0, bad.data().retainedSlice()));
+        send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn(), maxCmdSn(), 0, bad.data().retainedSlice()));
         if (!bad.fatal() && bad.rejectReason() == Reject.DATA_DIGEST_ERROR
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {
             // §7.8: the data is lost and ERL 0 cannot ask for it again: end the command it belonged to.
@@ -761,12 +432,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void reject(int reason, IscsiPdu pdu) {
-        send(new Reject(reason, nextStatSn(), expCmdSn, maxCmdSn(), 0, IscsiPduEncoder.bhsOf(pdu)));
+    void reject(int reason, IscsiPdu pdu) {
+        send(new Reject(reason, nextStatSn(), expCmdSn(), maxCmdSn(), 0, IscsiPduEncoder.bhsOf(pdu)));
         flush();
     }
 
-    // ---- for tasks and the fabric ----
+    // ---- for the session's parts (CommandOrdering, TaskSet, TextExchange), tasks and the fabric ----
 
     void runOnLoop(Runnable task) {
         if (ctx.executor().inEventLoop()) {
@@ -807,11 +478,36 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     int expCmdSn() {
-        return expCmdSn;
+        return ordering.expCmdSn();
     }
 
     int maxCmdSn() {
-        return expCmdSn + window - 1 - inFlight;
+        return ordering.maxCmdSn();
+    }
+
+    ConnectionBudget budget() {
+        return budget;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    boolean discovery() {
+        return discovery;
+    }
+
+    /** The core's session, null once ended (terminate() may end it from another thread, §6.3.5). */
+    ScsiSession scsiSession() {
+        return scsi;
+    }
+
+    Channel channel() {
+        return ctx.channel();
+    }
+
+    TaskSet tasks() {
+        return tasks;
     }
 
     int nextTargetTransferTag() {
@@ -823,14 +519,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     void taskFinished(IscsiTask task) {
-        if (tasks.get(task.itt()) == task) {
-            tasks.remove(task.itt());
-            if (task.countsAgainstWindow()) {
-                inFlight--;
-            }
-            budget.ended(task);
-            submitDeferred(false);
-        }
+        tasks.finished(task);
     }
 
     /** Ends the connection from any thread (target-side close, reinstatement, fabric shutdown). */
@@ -844,7 +533,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         channel.close();
     }
 
-    private void close() {
+    /** Closes this connection (event loop); nothing is sent after this. */
+    void close() {
         closed = true;
         ctx.close();
     }
@@ -853,14 +543,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         closed = true;
         loginGate.end();
         budget.clear();
-        List<IscsiTask> lost = new ArrayList<>(tasks.values());
-        tasks.clear();
-        lost.forEach(IscsiTask::connectionLost);
-        waiting.values().forEach(ReferenceCountUtil::release);
-        waiting.clear();
-        abortedCmdSns.clear();
-        textContinuations.values().forEach(ByteBuf::release);
-        textContinuations.clear();
+        tasks.connectionLost();
+        ordering.clear();
+        if (text != null) {
+            text.clear();
+        }
         endScsiSession();
     }
 
