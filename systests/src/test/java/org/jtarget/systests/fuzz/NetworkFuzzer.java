@@ -82,14 +82,15 @@ public final class NetworkFuzzer {
             futures.add(pool.submit(() -> {
                 while (System.nanoTime() < deadline) {
                     SplittableRandom random;
+                    int number;
                     synchronized (root) { // connection k gets the k-th split, whichever worker runs it
                         if (next.get() >= config.maxConnections()) {
                             return null;
                         }
-                        next.incrementAndGet();
+                        number = next.getAndIncrement();
                         random = root.split();
                     }
-                    connection(random);
+                    connection(number, random);
                 }
                 return null;
             }));
@@ -115,14 +116,26 @@ public final class NetworkFuzzer {
         return next.get();
     }
 
-    private void connection(SplittableRandom random) {
+    /**
+     * The loopback address connection {@code number} comes from: 127.1.x.y, a different one for each of 62,500
+     * connections in a row. The target throttles failed logins and counts logins in progress per source
+     * address (both per peer, as they must be); the fuzzers fail logins all the time, and from one address they
+     * would soon be refused before reaching the states worth fuzzing. The victim and the final checks use
+     * 127.0.0.1, which no fuzzer uses: that a hostile address leaves them alone is part of what is tested.
+     */
+    static String sourceAddress(int number) {
+        return "127.1." + (number / 250 % 250 + 1) + "." + (number % 250 + 1);
+    }
+
+    private void connection(int number, SplittableRandom random) {
         int roll = random.nextInt(100);
         boolean chap = roll >= 25 && roll < 40;
         String kind = roll < 25 ? "login" : chap ? "login chap" : roll < 92 ? "full feature" : "garbage";
         counts.add("connection: " + kind);
         IscsiClient client;
         try {
-            client = IscsiClient.connect("127.0.0.1", chap ? config.chapPort() : config.port(), CLIENT_TIMEOUT);
+            client = IscsiClient.connect(sourceAddress(number), "127.0.0.1", chap ? config.chapPort() : config.port(),
+                    CLIENT_TIMEOUT);
         } catch (IOException e) {
             counts.add("end: connect failed (" + e + ")");
             return;

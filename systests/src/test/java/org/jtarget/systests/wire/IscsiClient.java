@@ -49,7 +49,20 @@ public final class IscsiClient implements AutoCloseable {
 
     /** Like {@link #connect(String, int, Duration)} with a fixed socket receive buffer (bytes; 0: the system's). */
     public static IscsiClient connect(String host, int port, Duration timeout, int receiveBuffer) throws IOException {
+        return connect(null, host, port, timeout, receiveBuffer);
+    }
+
+    /** Like {@link #connect(String, int, Duration)} from the local address {@code source} (e.g. 127.1.2.3). */
+    public static IscsiClient connect(String source, String host, int port, Duration timeout) throws IOException {
+        return connect(source, host, port, timeout, 0);
+    }
+
+    private static IscsiClient connect(String source, String host, int port, Duration timeout, int receiveBuffer)
+            throws IOException {
         Socket socket = new Socket();
+        if (source != null) {
+            socket.bind(new InetSocketAddress(source, 0));
+        }
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer); // before connect: no window scaling beyond it
         }

@@ -11,6 +11,7 @@ import org.jtarget.core.internal.cmd.ParsedCommand;
 import org.jtarget.core.internal.sense.ScsiException;
 import org.jtarget.core.internal.sense.Sense;
 import org.jtarget.core.internal.sense.SenseData;
+import org.jtarget.core.internal.spc.Inquiry;
 import org.jtarget.scsi.DataDirection;
 import org.jtarget.scsi.ScsiStatus;
 import org.jtarget.scsi.SenseReason;
@@ -213,6 +214,9 @@ public final class CommandPipeline {
      *     number of blocks: the bytes of the partial block would be transferred yet not written, and GOOD
      *     would claim them. ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (FCP-4 FCP_DL rule b);</li>
      * <li>a block write whose data comes in the wrong direction (E &gt; 0 without Data-Out): the same;</li>
+     * <li>any Data-Out with E &gt; L beyond the MAXIMUM TRANSFER LENGTH (VPD B0h, {@link Inquiry#MAX_TRANSFER_BYTES}):
+     *     the transport would gather all of E (up to 4 GiB for one command: iSCSI's EDTL is unsigned) before
+     *     the core sees it, memory a peer could make us hold for nothing. The same sense;</li>
      * <li>a command whose CDB fixes its Data-Out exactly (WRITE SAME: one block; COMPARE AND WRITE: twice
      *     NUMBER OF BLOCKS) when E != L: INVALID FIELD IN CDB, as before and as libiscsi's CompareAndWrite
      *     tests expect (their NUMBER OF BLOCKS 256 wraps to 0 in the byte).</li>
@@ -227,6 +231,9 @@ public final class CommandPipeline {
         int length = p.dataOutLength();
         if (p.hasFlag(OpcodeDescriptor.EXACT_DATA_OUT)) {
             return expected != length ? SenseReason.INVALID_FIELD_IN_CDB : null;
+        }
+        if (Integer.toUnsignedLong(expected) > Math.max(length, Inquiry.MAX_TRANSFER_BYTES)) {
+            return SenseReason.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT;
         }
         boolean blockWrite = p.hasFlag(OpcodeDescriptor.WRITE) && p.blocks() > 0 && length > 0
                 && length % p.blocks() == 0;

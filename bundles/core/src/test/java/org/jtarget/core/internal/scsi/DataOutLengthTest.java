@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.Arrays;
 import org.jtarget.core.internal.engine.ScsiEngine;
+import org.jtarget.core.internal.spc.Inquiry;
 import org.jtarget.core.internal.testkit.Harness;
 import org.jtarget.core.internal.testkit.MemoryBackstore;
 import org.jtarget.core.internal.testkit.TestTask;
@@ -106,6 +107,23 @@ class DataOutLengthTest {
         assertEquals(ScsiStatus.GOOD, r.status());
         assertEquals(B, r.transferLength());
         assertWritten(B, 3 * B);
+    }
+
+    @Test
+    void expectedLengthBeyondTheMaximumTransferLengthIsRefusedBeforeAnyDataIsAskedFor() {
+        // E of 4 GiB - 16 (unsigned in iSCSI) for one block: the fabric would gather all of it first
+        for (int edtl : new int[] {0xfffffff0, Inquiry.MAX_TRANSFER_BYTES + B}) {
+            TestTask task = new TestTask(0, rw10(0x2A, 0, 1), h.nextTag(), TaskAttribute.SIMPLE, DataDirection.WRITE,
+                    edtl, null);
+            ScsiResponse r = Harness.run(ready(), task);
+            check(r, 0x5, 0x0E, 0x03);
+            assertNull(task.given, "no Data-Out was asked for");
+            assertWritten(0, 2 * B);
+        }
+        // within the maximum transfer length, a larger E still writes what the CDB asks for (underflow E - L)
+        ScsiResponse r = write(ready(), rw10(0x2A, 0, 1), DataDirection.WRITE, 8 * B);
+        assertEquals(ScsiStatus.GOOD, r.status());
+        assertWritten(B, 2 * B);
     }
 
     @Test

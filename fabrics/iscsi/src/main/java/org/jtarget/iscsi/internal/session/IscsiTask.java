@@ -189,6 +189,10 @@ final class IscsiTask implements ScsiTask {
             if (!finished) {
                 finish("task aborted");
                 connection.taskFinished(this);
+            } else {
+                // A failed data phase waiting for its last Data-Out (§7.8 b) that the core aborts (ABORT TASK
+                // SET, LOGICAL UNIT RESET, ...): the task management concludes the wait, as ABORT TASK does.
+                abandonFailedDataPhase();
             }
         });
     }

@@ -175,6 +175,7 @@ final class TaskSet {
             sendTaskManagementResponse(request.itt(), TaskManagementResponse.FUNCTION_COMPLETE);
             return;
         }
+        abandonFailedDataPhases(function, request.lun());
         int ref = request.refCmdSn();
         if (function == TaskManagementFunction.ABORT_TASK && !tasks.containsKey(request.referencedTaskTag())
                 && ordering.aheadInWindow(ref, request.cmdSn())) {
@@ -199,6 +200,26 @@ final class TaskSet {
                     sendTaskManagementResponse(request.itt(),
                             response != null ? response : TaskManagementResponse.FUNCTION_REJECTED);
                 }));
+    }
+
+    /**
+     * A TMF that aborts many tasks also concludes the failed data phases waiting for their last Data-Out
+     * (§7.8 b) among them: the core already answered those commands and will not abort them again.
+     */
+    private void abandonFailedDataPhases(TaskManagementFunction function, long lun) {
+        boolean wholeTarget = function == TaskManagementFunction.TARGET_WARM_RESET
+                || function == TaskManagementFunction.TARGET_COLD_RESET
+                || function == TaskManagementFunction.I_T_NEXUS_RESET;
+        boolean oneLu = function == TaskManagementFunction.ABORT_TASK_SET
+                || function == TaskManagementFunction.CLEAR_TASK_SET
+                || function == TaskManagementFunction.LOGICAL_UNIT_RESET;
+        if (wholeTarget || oneLu) {
+            for (IscsiTask task : new ArrayList<>(tasks.values())) {
+                if (wholeTarget || task.lun() == lun) {
+                    task.abandonFailedDataPhase();
+                }
+            }
+        }
     }
 
     private void sendTaskManagementResponse(int itt, TaskManagementResponse response) {

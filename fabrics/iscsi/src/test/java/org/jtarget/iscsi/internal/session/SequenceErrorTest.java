@@ -145,4 +145,18 @@ class SequenceErrorTest {
         assertTrue(initiator.receiveAll().isEmpty(), "an aborted task sends no SCSI Response");
         assertNothingWrittenAndTheSessionGoesOn();
     }
+
+    @Test
+    void logicalUnitResetConcludesTheWaitAndTheWindowIsWholeAgain() {
+        // Found by the fuzz suite: the core had answered the command already, so a LU RESET aborted nothing
+        // and the task stayed, holding one CmdSN of the window for good.
+        ScsiCommand write = writeWithFirstDataSn(7);
+        initiator.send(new TaskManagementRequest(true, 5, 0, initiator.nextItt(), IscsiPdu.RESERVED_TAG,
+                initiator.cmdSn, initiator.expStatSn, write.cmdSn(), 0)); // LOGICAL UNIT RESET
+        TaskManagementResponsePdu tmf = initiator.receive(TaskManagementResponsePdu.class);
+        assertEquals(0, tmf.response());
+        assertEquals(IscsiConnection.WINDOW, tmf.maxCmdSn() - tmf.expCmdSn() + 1, "the whole CmdSN window");
+        initiator.send(new DataOut(true, 0, write.itt(), r2tOf.ttt(), 0, 1, 512, block()));
+        assertTrue(initiator.receiveAll().isEmpty(), "a concluded task sends no SCSI Response");
+    }
 }
