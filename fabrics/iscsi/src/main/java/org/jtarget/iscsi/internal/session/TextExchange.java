@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * NotUnderstood. An answer longer than the initiator's MaxRecvDataSegmentLength goes out in pieces (§11.11.1:
  * C bit and a Target Transfer Tag the initiator sends back for the rest).
  *
- * <p>Single-threaded on the connection's event loop, like {@link IscsiConnection}. It owns the rest of each
- * long answer until it is sent or {@link #clear()} releases it.
+ * <p>Single-threaded on the connection's event loop, like {@link IscsiConnection}. It owns the rest of the
+ * last long answer until it is sent, a new request replaces it or {@link #clear()} releases it.
  */
 final class TextExchange {
     /** The connection's log: log configuration and watchers address these lines by that name. */
@@ -53,6 +53,10 @@ final class TextExchange {
             }
             return;
         }
+        // A new request (TTT 0xffffffff) resets the state of the exchange (§11.10.4): the rest of an earlier long
+        // answer is not fetched any more. So one connection holds at most one answer's rest, however many
+        // SendTargets=All it sends without fetching.
+        clear();
         Map<String, String> keys;
         try {
             keys = TextCodec.parse(request.data());

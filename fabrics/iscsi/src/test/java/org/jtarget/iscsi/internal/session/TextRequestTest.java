@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jtarget.iscsi.internal.pdu.IscsiPdu;
+import org.jtarget.iscsi.internal.pdu.Reject;
 import org.jtarget.iscsi.internal.pdu.TextRequest;
 import org.jtarget.iscsi.internal.pdu.TextResponse;
 import org.jtarget.iscsi.internal.testing.FakeTargetCore;
@@ -63,5 +64,31 @@ class TextRequestTest {
         assertEquals("", ask(73, "SendTargets=A"));
         assertEquals("TargetName=" + TARGET + "\nTargetAddress=127.0.0.1:3260,1\n", ask(74, "SendTargets=All"),
                 "the session still answers a valid request");
+    }
+
+    @Test
+    void aNewRequestDropsTheUnfetchedRestOfTheLastLongAnswer() {
+        // Bounded memory: a peer repeating SendTargets=All without fetching the rest holds one answer's rest.
+        for (int i = 0; i < 40; i++) {
+            core.addTarget("iqn.2026-11.org.jtarget:many-" + i, 1, TestInitiator.PORTAL, 1);
+        }
+        initiator.loginNormal(TARGET, "MaxRecvDataSegmentLength=512");
+        int[] ttts = new int[2];
+        for (int round = 0; round < 2; round++) {
+            initiator.send(new TextRequest(true, true, false, 0, 60 + round, IscsiPdu.RESERVED_TAG, initiator.cmdSn,
+                    0, text("SendTargets=All")));
+            TextResponse first = initiator.receive(TextResponse.class);
+            assertTrue(first.continueFlag(), "a long answer in pieces");
+            ttts[round] = first.ttt();
+            first.release();
+        }
+        initiator.send(new TextRequest(true, true, false, 0, 60, ttts[0], initiator.cmdSn, 0, null));
+        Reject reject = initiator.receive(Reject.class);
+        assertEquals(Reject.INVALID_PDU_FIELD, reject.reason(), "the first answer's rest is gone");
+        reject.release();
+        initiator.send(new TextRequest(true, true, false, 0, 61, ttts[1], initiator.cmdSn, 0, null));
+        TextResponse next = initiator.receive(TextResponse.class);
+        assertEquals(61, next.itt(), "the last answer's rest is still there");
+        next.release();
     }
 }
