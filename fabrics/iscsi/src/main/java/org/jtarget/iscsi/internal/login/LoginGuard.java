@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What every login of one fabric instance shares against hostile peers: the {@link LoginThrottle} and the
- * {@link LogLimiter} that login failures are written through.
+ * {@link LogLimiter} that login failures (and protocol errors of logged-in peers) are written through.
  */
 public record LoginGuard(LoginThrottle throttle, LogLimiter log) {
     /** Login failure lines per category and minute. */

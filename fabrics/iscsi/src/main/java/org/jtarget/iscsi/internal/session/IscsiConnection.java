@@ -405,6 +405,15 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     // ---- errors ----
 
+    /**
+     * Logs a protocol error of a peer in the full feature phase through the fabric's {@link
+     * org.jtarget.iscsi.internal.login.LogLimiter}: a peer sending nothing but bad PDUs must not fill the disk.
+     * Network values in {@code line} are escaped by the caller.
+     */
+    void protocolError(String line) {
+        fabric.loginGuard().log().log("protocol error", line);
+    }
+
     private void onMalformed(MalformedPdu bad) {
         if (login != null) {
             fabric.loginGuard().log().log("login protocol", "malformed PDU from " + ctx.channel().remoteAddress()
@@ -412,7 +421,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             close(); // nothing to reject into during login (§6.3): drop the connection
             return;
         }
-        LOG.info("malformed PDU from {}: {}", ctx.channel().remoteAddress(), NetworkText.escape(bad.message()));
+        protocolError("malformed PDU from " + ctx.channel().remoteAddress() + ": " + NetworkText.escape(bad.message()));
         send(new Reject(bad.rejectReason(), nextStatSn(), expCmdSn(), maxCmdSn(), 0, bad.data().retainedSlice()));
         if (!bad.fatal() && bad.rejectReason() == Reject.DATA_DIGEST_ERROR
                 && (bad.data().getByte(0) & 0x3f) == Opcode.DATA_OUT.code()) {

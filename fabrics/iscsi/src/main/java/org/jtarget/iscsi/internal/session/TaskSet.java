@@ -139,7 +139,8 @@ final class TaskSet {
         if (problem == null) {
             return;
         }
-        LOG.info("Data-Out error from {}: {}", NetworkText.quote(connection.initiatorName()), problem.message());
+        connection.protocolError("Data-Out error from " + NetworkText.quote(connection.initiatorName()) + ": "
+                + problem.message());
         if (problem.sequence()) {
             // §7.9: a DataSN out of order implies a Data-Out lost to a digest error; ERL 0 cannot ask for it
             // again (§7.8 b): the PDU itself is sound (no Reject), the command ends with CHECK CONDITION,

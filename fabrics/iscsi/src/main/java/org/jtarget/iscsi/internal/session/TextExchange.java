@@ -13,8 +13,6 @@ import org.jtarget.iscsi.internal.pdu.TextResponse;
 import org.jtarget.iscsi.internal.text.TextCodec;
 import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.TpgEndpoint;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Text Requests in the full feature phase (RFC 7143 §11.10, §11.11): SendTargets (§13.3, Appendix C) is
@@ -26,9 +24,6 @@ import org.slf4j.LoggerFactory;
  * last long answer until it is sent, a new request replaces it or {@link #clear()} releases it.
  */
 final class TextExchange {
-    /** The connection's log: log configuration and watchers address these lines by that name. */
-    private static final Logger LOG = LoggerFactory.getLogger(IscsiConnection.class);
-
     private final IscsiConnection connection;
     private final FabricContext fabric;
     private final InetSocketAddress local;
@@ -61,7 +56,8 @@ final class TextExchange {
         try {
             keys = TextCodec.parse(request.data());
         } catch (TextCodec.TextFormatException e) {
-            LOG.info("bad Text Request from {}: {}", NetworkText.quote(connection.initiatorName()), e.getMessage());
+            connection.protocolError("bad Text Request from " + NetworkText.quote(connection.initiatorName()) + ": "
+                    + e.getMessage());
             connection.reject(Reject.PROTOCOL_ERROR, request);
             return;
         }

@@ -23,6 +23,8 @@ import org.jtarget.iscsi.internal.pdu.LoginRequest;
 import org.jtarget.iscsi.internal.pdu.LoginResponse;
 import org.jtarget.iscsi.internal.pdu.NopIn;
 import org.jtarget.iscsi.internal.pdu.NopOut;
+import org.jtarget.iscsi.internal.pdu.Reject;
+import org.jtarget.iscsi.internal.pdu.TextRequest;
 import org.jtarget.iscsi.internal.testing.FakeTargetCore;
 import org.jtarget.iscsi.internal.testing.TestInitiator;
 import org.jtarget.spi.fabric.ChapCredentials;
@@ -192,6 +194,25 @@ class LoginDefenceTest {
         assertEquals((300 - LoginGuard.LINES_PER_MINUTE) + " similar messages suppressed (AUTHORIZATION_FAILURE)",
                 log.get(LoginGuard.LINES_PER_MINUTE));
         assertEquals(LoginGuard.LINES_PER_MINUTE + 2, log.size());
+    }
+
+    @Test
+    void aFloodOfBadPdusFromALoggedInPeerIsRateLimitedInTheLog() {
+        TestInitiator t = connect();
+        assertEquals(LoginStatus.SUCCESS, chap(t, Y, "y", Y_SECRET));
+        LoginResponse op = t.login(true, 1, 3);
+        assertEquals(0, op.statusClass());
+        op.release();
+        log.clear();
+        for (int i = 0; i < 100; i++) { // a text without '=': each one is rejected (RFC 7143 §6.1)
+            t.send(new TextRequest(true, true, false, 0, 100 + i, IscsiPdu.RESERVED_TAG, t.cmdSn, t.expStatSn,
+                    TestInitiator.text("no-equals-sign-" + i)));
+            Reject reject = t.receive(Reject.class);
+            assertEquals(Reject.PROTOCOL_ERROR, reject.reason(), "every bad PDU is still answered");
+            reject.release();
+        }
+        assertEquals(LoginGuard.LINES_PER_MINUTE, log.size(), joinedLog());
+        assertTrue(log.get(0).startsWith("bad Text Request from"), joinedLog());
     }
 
     @Test
