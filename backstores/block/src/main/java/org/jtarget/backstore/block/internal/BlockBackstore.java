@@ -1,0 +1,365 @@
+package org.jtarget.backstore.block.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jtarget.scsi.SenseReason;
+import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.BackstoreException;
+import org.jtarget.spi.backstore.BackstoreLimits;
+import org.jtarget.spi.backstore.Extent;
+import org.jtarget.spi.backstore.ThinProvisioning;
+import org.jtarget.spi.backstore.ZeroWriting;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A backstore object on a block device (LIO iblock, tgt's rdwr on a device): positional I/O with O_DIRECT
+ * on a bounded pool of the object's own threads, never on the caller's.
+ *
+ * <p>Buffers: O_DIRECT needs memory aligned to the device's DMA alignment; Netty's pooled buffers are not
+ * page aligned. A read allocates {@code length + 4096} bytes from the caller's allocator and hands back the
+ * aligned slice of it (released with its parent), so reads are never copied. A write uses the caller's
+ * buffer in place when it is one aligned piece of memory, else it copies into an aligned pooled bounce
+ * buffer on the pool thread. Writes hold a reference to their data until the device is done with it, so
+ * a write the core cancels never writes freed memory.
+ *
+ * <p>Queue: {@code io_threads} threads take requests from a queue of {@code queue_depth}; a request beyond
+ * that completes with {@link BackstoreException#busy(String)} (TASK SET FULL), and a request cancelled
+ * before a thread took it is dropped.
+ *
+ * <p>Durability: FUA is a write with RWF_DSYNC (the kernel sets FUA on the device's write, or flushes its
+ * cache); SYNCHRONIZE CACHE is fdatasync. UNMAP is fallocate(PUNCH_HOLE), which on a block device is a
+ * discard that reads back as zeros (LBPRZ) and on a loop device punches a hole in the backing file; WRITE
+ * SAME of zeros is BLKZEROOUT (fallocate ZERO_RANGE on a regular file).
+ */
+final class BlockBackstore implements Backstore {
+    private static final Logger LOG = LoggerFactory.getLogger(BlockBackstore.class);
+
+    private final String name;
+    private final BlockDevice device;
+    private final ThreadPoolExecutor pool;
+    private final int blockSize;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private volatile boolean closing;
+
+    BlockBackstore(String name, BlockDevice device, int threads, int queueDepth) {
+        this.name = name;
+        this.device = device;
+        this.blockSize = device.blockSize;
+        AtomicInteger count = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queueDepth),
+                r -> {
+                    Thread t = new Thread(r, "jtarget-block-" + name + "-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long blockCount() {
+        return device.blockCount;
+    }
+
+    @Override
+    public boolean writeCacheEnabled() {
+        return device.writeCache;
+    }
+
+    @Override
+    public String productId() {
+        return "jtarget-block";
+    }
+
+    @Override
+    public BackstoreLimits limits() {
+        return device.limits;
+    }
+
+    BlockDevice device() {
+        return device;
+    }
+
+    /** The I/O threads (tests occupy them to fill the queue). */
+    ThreadPoolExecutor pool() {
+        return pool;
+    }
+
+    @Override
+    public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
+        if (!inRange(lba, blocks)) {
+            return outOfRange(lba, blocks);
+        }
+        try {
+            dst.ensureWritable(blocks * blockSize);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(internal(e));
+        }
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        read(lba, blocks, PooledByteBufAllocator.DEFAULT).whenComplete((data, t) -> {
+            if (t != null) {
+                out.completeExceptionally(t);
+                return;
+            }
+            try {
+                if (!out.isDone()) {
+                    dst.writeBytes(data);
+                }
+                out.complete(null);
+            } catch (RuntimeException e) {
+                out.completeExceptionally(internal(e));
+            } finally {
+                data.release();
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public CompletionStage<ByteBuf> read(long lba, int blocks, ByteBufAllocator alloc) {
+        if (!inRange(lba, blocks)) {
+            return outOfRange(lba, blocks);
+        }
+        int length = blocks * blockSize;
+        CompletableFuture<ByteBuf> out = new CompletableFuture<>();
+        submit(out, () -> {
+            ByteBuf buffer = alignedBuffer(alloc, length);
+            try {
+                device.read(Buffers.address(buffer), length, lba * blockSize);
+            } catch (IOException | RuntimeException e) {
+                buffer.release();
+                throw e;
+            }
+            if (!out.complete(buffer)) {
+                buffer.release(); // cancelled meanwhile
+            }
+        }, IoErrors.Op.READ, lba);
+        return out;
+    }
+
+    @Override
+    public CompletionStage<Void> write(long lba, ByteBuf src, boolean fua) {
+        int length = src.readableBytes();
+        if (length % blockSize != 0) {
+            return CompletableFuture.failedFuture(new BackstoreException(SenseReason.INVALID_FIELD_IN_CDB,
+                    "write length: " + length + " (expected: a multiple of " + blockSize + ")"));
+        }
+        if (!inRange(lba, length / blockSize)) {
+            return outOfRange(lba, length / blockSize);
+        }
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        ByteBuf data = src.retainedSlice(); // ours until the device is done, even if the core cancels
+        boolean submitted = false;
+        try {
+            submitted = submit(out, () -> {
+                try {
+                    if (Buffers.aligned(data)) {
+                        device.write(Buffers.address(data), length, lba * blockSize, fua);
+                    } else {
+                        ByteBuf bounce = alignedBuffer(PooledByteBufAllocator.DEFAULT, length);
+                        try {
+                            bounce.setBytes(0, data, data.readerIndex(), length);
+                            device.write(Buffers.address(bounce), length, lba * blockSize, fua);
+                        } finally {
+                            bounce.release();
+                        }
+                    }
+                } finally {
+                    data.release();
+                }
+                out.complete(null);
+            }, IoErrors.Op.WRITE, lba);
+        } finally {
+            if (!submitted) {
+                data.release();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public CompletionStage<Void> flush() {
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        submit(out, () -> {
+            device.flush();
+            out.complete(null);
+        }, IoErrors.Op.FLUSH, 0);
+        return out;
+    }
+
+    @Override
+    public Optional<ThinProvisioning> thinProvisioning() {
+        return device.punchHole ? Optional.of(new Thin()) : Optional.empty();
+    }
+
+    @Override
+    public Optional<ZeroWriting> zeroWriting() {
+        return device.zeroOut ? Optional.of(this::writeZeroes) : Optional.empty();
+    }
+
+    private CompletionStage<Void> writeZeroes(long lba, long blocks, boolean mayDeallocate, boolean fua) {
+        if (!inRange(lba, blocks)) {
+            return outOfRange(lba, blocks);
+        }
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        submit(out, () -> {
+            if (mayDeallocate && device.punchHole) {
+                device.punchHole(lba * blockSize, blocks * blockSize);
+            } else {
+                device.zeroOut(lba * blockSize, blocks * blockSize);
+            }
+            if (fua) {
+                device.flush();
+            }
+            out.complete(null);
+        }, IoErrors.Op.WRITE, lba);
+        return out;
+    }
+
+    /** UNMAP, and GET LBA STATUS from lseek SEEK_DATA/SEEK_HOLE (a device reports itself mapped). */
+    private final class Thin implements ThinProvisioning {
+        @Override
+        public CompletionStage<Void> unmap(long lba, long blocks) {
+            if (!inRange(lba, blocks)) {
+                return outOfRange(lba, blocks);
+            }
+            CompletableFuture<Void> out = new CompletableFuture<>();
+            submit(out, () -> {
+                device.punchHole(lba * blockSize, blocks * blockSize);
+                out.complete(null);
+            }, IoErrors.Op.UNMAP, lba);
+            return out;
+        }
+
+        @Override
+        public CompletionStage<Extent> extent(long lba) {
+            if (!inRange(lba, 1)) {
+                return outOfRange(lba, 1);
+            }
+            CompletableFuture<Extent> out = new CompletableFuture<>();
+            submit(out, () -> {
+                long offset = lba * blockSize;
+                long end = device.blockCount * blockSize;
+                long[] dataAndHole = device.dataAndHole(offset);
+                long blocks;
+                boolean mapped = dataAndHole[0] == offset;
+                if (mapped) {
+                    long hole = dataAndHole[1] < 0 ? end : Math.min(dataAndHole[1], end);
+                    blocks = ceilBlocks(hole) - lba; // a block holding any data counts as mapped
+                } else {
+                    long data = dataAndHole[0] < 0 ? end : Math.min(dataAndHole[0], end);
+                    blocks = data / blockSize - lba; // a block is unmapped only when wholly a hole
+                }
+                out.complete(new Extent(Math.max(1, blocks), mapped || blocks < 1));
+            }, IoErrors.Op.READ, lba);
+            return out;
+        }
+    }
+
+    private long ceilBlocks(long bytes) {
+        return (bytes + blockSize - 1) / blockSize;
+    }
+
+    /**
+     * Waits for the requests still on the pool (a cancelled request may still run), then makes what was
+     * written durable and closes the descriptor, releasing the exclusive claim. Runs on a thread of its own.
+     */
+    @Override
+    public CompletionStage<Void> close() {
+        if (closing) {
+            return closed;
+        }
+        closing = true;
+        pool.shutdown();
+        Thread t = new Thread(() -> {
+            try {
+                while (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                    LOG.warn("backstore {}: waiting for {} requests on {} before closing", name,
+                            pool.getActiveCount() + pool.getQueue().size(), device.path);
+                }
+                device.flush();
+                device.close();
+                LOG.info("backstore {}: {} closed", name, device.path);
+                closed.complete(null);
+            } catch (IOException e) {
+                closed.completeExceptionally(new BackstoreException(IoErrors.reason(IoErrors.Op.FLUSH, e),
+                        "backstore " + name + ": closing " + device.path + " failed: " + e.getMessage(), e));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                closed.completeExceptionally(e);
+            }
+        }, "jtarget-block-close-" + name);
+        t.setDaemon(true);
+        t.start();
+        return closed;
+    }
+
+    /** One request's work on the pool; it completes {@code out} itself, failures are mapped here. */
+    private interface Work {
+        void run() throws IOException;
+    }
+
+    /** Queues {@code work}; false when it was refused (then {@code out} has failed: busy or closed). */
+    private boolean submit(CompletableFuture<?> out, Work work, IoErrors.Op op, long lba) {
+        if (closing) {
+            out.completeExceptionally(notReady());
+            return false;
+        }
+        try {
+            pool.execute(() -> {
+                if (out.isDone()) {
+                    return; // cancelled while queued
+                }
+                try {
+                    work.run();
+                } catch (IOException e) {
+                    out.completeExceptionally(IoErrors.failure(name, device.path, op, lba, e));
+                } catch (RuntimeException | Error e) {
+                    out.completeExceptionally(internal(e));
+                }
+            });
+            return true;
+        } catch (RejectedExecutionException e) {
+            out.completeExceptionally(closing ? notReady() : BackstoreException.busy("backstore " + name + ": "
+                    + pool.getQueue().size() + " requests queued for " + device.path + " (queue_depth)"));
+            return false;
+        }
+    }
+
+    private ByteBuf alignedBuffer(ByteBufAllocator alloc, int length) {
+        return Buffers.aligned(alloc, length, BlockDevice.MEMORY_ALIGNMENT);
+    }
+
+    private BackstoreException notReady() {
+        return new BackstoreException(SenseReason.LOGICAL_UNIT_NOT_READY, "backstore " + name + ": closed");
+    }
+
+    private BackstoreException internal(Throwable e) {
+        LOG.warn("backstore {}: internal failure", name, e);
+        return new BackstoreException(SenseReason.INTERNAL_TARGET_FAILURE, "backstore " + name + ": " + e, e);
+    }
+
+    private boolean inRange(long lba, long blocks) {
+        return lba >= 0 && blocks >= 0 && lba <= device.blockCount - blocks;
+    }
+
+    private <T> CompletableFuture<T> outOfRange(long lba, long blocks) {
+        return CompletableFuture.failedFuture(new BackstoreException(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE,
+                "lba: " + lba + " + " + blocks + " blocks (expected: within " + device.blockCount + " blocks)"));
+    }
+}
