@@ -26,6 +26,8 @@ install_missing() {
   command -v tgtd >/dev/null || pkgs+=(tgt)
   # FaultsIT/DurabilityIT (as root): ext4 on a loop device, e2fsck and debugfs on a copy of it
   command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || pkgs+=(e2fsprogs)
+  # block backstore tests (as root): another process holding a loop device O_EXCL
+  command -v python3 >/dev/null || pkgs+=(python3)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
