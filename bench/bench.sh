@@ -6,7 +6,9 @@
 #   per probe: IOPS of both and the ratio jtarget/tgt. Both targets are stopped by PID on exit.
 #   Client and targets share the same CPUs: compare ratios, not absolute figures, across machines.
 # Env: SECS per probe (default 3), WARMUP seconds of untimed reads before the probes, followed by a fixed count of writes (default 20), OUT directory for raw output (default bench/target/bench),
-#      ONLY=jtarget|tgt to measure one side, JTARGET (launcher, see jtarget-peer.sh).
+#      ONLY=jtarget|tgt to measure one side, JTARGET (launcher, see jtarget-peer.sh),
+#      BLOCK=1: both serve one loop device over a 1 GiB sparse file (as root): jtarget's block backstore
+#      (O_DIRECT) against tgt's rdwr on the same device.
 # Exit: 0 when every probe ran on every measured side, 1 otherwise, 2 when a tool is missing.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,10 +18,19 @@ OUT=${OUT:-$HERE/target/bench} ONLY=${ONLY:-}
 command -v iscsi-perf >/dev/null || { echo "bench: iscsi-perf missing (apt-get install libiscsi-bin)" >&2; exit 2; }
 rm -rf "$OUT" && mkdir -p "$OUT" || exit 2
 
-JPORT= TPORT=
+JPORT= TPORT= LOOPDEV=
+if [ "${BLOCK:-}" = 1 ]; then
+  truncate -s 1G "$OUT/block.img" && LOOPDEV=$(losetup -f --show "$OUT/block.img") ||
+    { echo "bench: BLOCK=1 needs root and losetup" >&2; exit 2; }
+  export BLOCK=$LOOPDEV BACKING=$LOOPDEV
+  echo "bench: both targets serve $LOOPDEV (sparse $OUT/block.img)" >&2
+else
+  unset BLOCK
+fi
 cleanup() {
   [ -n "$JPORT" ] && "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT/jtarget" >/dev/null
   [ -n "$TPORT" ] && "$HERE/tgt-peer.sh" stop "$TPORT" "$OUT/tgt" >/dev/null
+  [ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
