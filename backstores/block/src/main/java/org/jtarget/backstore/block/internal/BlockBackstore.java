@@ -292,8 +292,11 @@ final class BlockBackstore implements Backstore {
                     LOG.warn("backstore {}: waiting for {} requests on {} before closing", name,
                             pool.getActiveCount() + pool.getQueue().size(), device.path);
                 }
-                device.flush();
-                device.close();
+                try {
+                    device.flush();
+                } finally {
+                    device.close(); // the claim goes even when the last flush failed
+                }
                 LOG.info("backstore {}: {} closed", name, device.path);
                 closed.complete(null);
             } catch (IOException e) {
@@ -330,7 +333,11 @@ final class BlockBackstore implements Backstore {
                 } catch (IOException e) {
                     out.completeExceptionally(IoErrors.failure(name, device.path, op, lba, e));
                 } catch (RuntimeException | Error e) {
-                    out.completeExceptionally(internal(e));
+                    try {
+                        out.completeExceptionally(internal(e));
+                    } finally {
+                        out.completeExceptionally(e); // when even that failed: never leave it pending
+                    }
                 }
             });
             return true;

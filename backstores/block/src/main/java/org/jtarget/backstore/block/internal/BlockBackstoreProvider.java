@@ -94,9 +94,13 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
                 } catch (BackstoreException e) {
                     out.completeExceptionally(e);
                 } catch (RuntimeException | Error e) {
-                    LOG.warn("backstore {}: open failed", context.name(), e);
-                    out.completeExceptionally(new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
-                            "backstore " + context.name() + ": open failed: " + e, e));
+                    try {
+                        LOG.warn("backstore {}: open failed", context.name(), e);
+                        out.completeExceptionally(new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
+                                "backstore " + context.name() + ": open failed: " + e, e));
+                    } finally {
+                        out.completeExceptionally(e); // when even that failed (a class gone): never leave it pending
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {

@@ -75,8 +75,11 @@ final class BlockDevice {
         try {
             real = path.toRealPath();
             attributes = Files.readAttributes(real, "unix:mode,rdev,size");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw BackstoreParameters.invalid(parameter + ": " + path + " (does not exist; expected: a block device)");
         } catch (IOException e) {
-            throw BackstoreParameters.invalid(parameter + ": " + path + " (cannot be read: " + e + "; expected: a block device)");
+            throw BackstoreParameters.invalid(parameter + ": " + path + " (cannot be read: " + e.getMessage()
+                    + "; expected: a block device)");
         }
         int type = (Integer) attributes.get("mode") & 0170000;
         boolean block = type == 0060000;

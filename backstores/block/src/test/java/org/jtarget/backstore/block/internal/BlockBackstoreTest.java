@@ -267,7 +267,8 @@ class BlockBackstoreTest {
         image(1 << 20);
         Files.createDirectory(dir.resolve("folder"));
         assertEquals("device: missing (expected: the path of a block device)", message());
-        assertTrue(message("device", "nothing").contains("device: " + dir.resolve("nothing")), message("device", "nothing"));
+        assertEquals("device: " + dir.resolve("nothing") + " (does not exist; expected: a block device)",
+                message("device", "nothing"));
         assertTrue(message("device", "folder").endsWith("(expected: a block device or a regular file)"));
         assertEquals("block_size: 1024 (expected: 512 or 4096)", message("device", "disk.img", "block_size", "1024"));
         assertEquals("io_threads: 0 (expected: a whole number from 1 to 64)", message("device", "disk.img", "io_threads", "0"));
