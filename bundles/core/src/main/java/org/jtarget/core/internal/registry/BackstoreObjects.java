@@ -157,10 +157,10 @@ final class BackstoreObjects {
                 opened = Opener.await(opening, Opener.TIMEOUT_SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                opening.thenAccept(b -> Opener.closeQuietly(name, b));
+                opening.thenAccept(b -> Opener.closeLater(name, b));
                 throw new TargetException("cannot open backstore " + name + ": interrupted");
             } catch (Exception e) {
-                opening.thenAccept(b -> Opener.closeQuietly(name, b)); // one that opens after the timeout
+                opening.thenAccept(b -> Opener.closeLater(name, b)); // one that opens after the timeout
                 throw new TargetException("cannot open backstore " + name + ": " + e.getMessage(), e);
             }
             lock.lock();

@@ -131,9 +131,13 @@ final class Opener {
                 obj.online(bs);
                 retryMillis.remove(obj);
                 LOG.debug("Backstore {} is online", obj.name);
-            } else if (t == null) {
-                unused = bs;
-            } else if (current) {
+            } else if (!current) {
+                unused = bs; // a stale open (the provider or the object changed meanwhile): its result is not used
+                if (!stopped && backstores.get(obj.name) == obj && obj.state != BackstoreInfo.State.ONLINE
+                        && providers.get(obj.type) != null && !queue.contains(obj)) {
+                    queue.add(obj); // a request made while this open ran was dropped: open again, now
+                }
+            } else {
                 String why = reason(t);
                 boolean news = obj.state != BackstoreInfo.State.FAILED || !why.equals(obj.detail);
                 obj.state = BackstoreInfo.State.FAILED;
@@ -155,7 +159,7 @@ final class Opener {
             lock.unlock();
         }
         if (unused != null) {
-            closeQuietly(obj.name, unused);
+            closeLater(obj.name, unused);
         }
     }
 
@@ -189,6 +193,22 @@ final class Opener {
             throw new Exception(reason(e), e.getCause());
         } catch (TimeoutException e) {
             throw new Exception("timed out after " + seconds + " s", e);
+        }
+    }
+
+    /**
+     * Closes {@code bs} without waiting (from a completion thread, possibly the backstore's own event loop,
+     * which a wait would block), logging a failure.
+     */
+    static void closeLater(String name, Backstore bs) {
+        try {
+            bs.close().whenComplete((v, t) -> {
+                if (t != null) {
+                    LOG.warn("Backstore {}: close failed: {}", name, reason(t));
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("Backstore {}: close failed: {}", name, e.toString());
         }
     }
 
