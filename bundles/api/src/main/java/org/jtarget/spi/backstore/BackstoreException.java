@@ -11,15 +11,39 @@ import org.jtarget.scsi.SenseReason;
 public class BackstoreException extends Exception {
     private static final long serialVersionUID = 1L;
     private final SenseReason reason;
+    private final boolean busy;
 
     public BackstoreException(SenseReason reason, String message) {
         super(message);
         this.reason = Objects.requireNonNull(reason, "reason");
+        this.busy = false;
     }
 
     public BackstoreException(SenseReason reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = Objects.requireNonNull(reason, "reason");
+        this.busy = false;
+    }
+
+    private BackstoreException(String message, boolean busy) {
+        super(message);
+        this.reason = SenseReason.LOGICAL_UNIT_NOT_READY;
+        this.busy = busy;
+    }
+
+    /**
+     * The backstore has too many requests queued to take this one: the core answers TASK SET FULL (or BUSY
+     * when the initiator has no other command outstanding), and the initiator retries later.
+     *
+     * @since 2.0
+     */
+    public static BackstoreException busy(String message) {
+        return new BackstoreException(message, true);
+    }
+
+    /** Whether this is {@link #busy(String)}: a status, not a sense. @since 2.0 */
+    public boolean isBusy() {
+        return busy;
     }
 
     public SenseReason reason() {

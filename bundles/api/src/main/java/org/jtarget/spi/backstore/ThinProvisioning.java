@@ -10,10 +10,10 @@ public interface ThinProvisioning {
     CompletionStage<Void> unmap(long lba, long blocks);
 
     /**
-     * Whether the block at {@code lba} is mapped, and how many following blocks share that state
-     * (for GET LBA STATUS). A backstore that cannot tell reports everything as mapped.
+     * Whether the block at {@code lba} is mapped, and how many following blocks (up to the end of the
+     * backstore) share that state. A backstore that cannot tell reports the rest as one mapped extent.
      *
-     * @return the extent length in blocks, negative when the extent is deallocated
+     * @since 2.0 (asynchronous)
      */
-    long extent(long lba);
+    CompletionStage<Extent> extent(long lba);
 }
