@@ -231,7 +231,7 @@ final class BlockBackstore implements Backstore {
         return out;
     }
 
-    /** UNMAP, and GET LBA STATUS from lseek SEEK_DATA/SEEK_HOLE (a device reports itself mapped). */
+    /** UNMAP, and GET LBA STATUS from lseek SEEK_DATA/SEEK_HOLE on a file (a device reports itself mapped). */
     private final class Thin implements ThinProvisioning {
         @Override
         public CompletionStage<Void> unmap(long lba, long blocks) {
@@ -253,6 +253,10 @@ final class BlockBackstore implements Backstore {
             }
             CompletableFuture<Extent> out = new CompletableFuture<>();
             submit(out, () -> {
+                if (device.blockDevice) { // a block device has no holes to show (lseek SEEK_DATA: EINVAL)
+                    out.complete(new Extent(device.blockCount - lba, true));
+                    return;
+                }
                 long offset = lba * blockSize;
                 long end = device.blockCount * blockSize;
                 long[] dataAndHole = device.dataAndHole(offset);

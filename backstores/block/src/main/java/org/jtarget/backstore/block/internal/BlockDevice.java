@@ -373,8 +373,8 @@ final class BlockDevice {
     }
 
     /**
-     * {@code [nextData, nextHole]} from {@code offset} (lseek SEEK_DATA/SEEK_HOLE); nextData is -1 when only
-     * a hole follows. A block device has no holes: data up to its end.
+     * {@code [nextData, nextHole]} from {@code offset} (lseek SEEK_DATA/SEEK_HOLE) in a regular file; nextData
+     * is -1 when only a hole follows. Block devices refuse these (EINVAL).
      */
     long[] dataAndHole(long offset) throws IOException {
         long data = seek(offset, LibC.SEEK_DATA);

@@ -244,6 +244,11 @@ class BlockBackstoreTest {
             src.release(); // the core releases a cancelled write's data at once
         }
         release.countDown();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!open.pool().getQueue().isEmpty()) { // the thread takes the cancelled write, and drops it
+            assertTrue(System.nanoTime() < deadline, "the queue never drained");
+            Thread.onSpinWait();
+        }
         assertArrayEquals(old, readBytes(open, 5, 1), "the cancelled write never reached the file");
         assertTrue(queued.toCompletableFuture().isCancelled());
     }
