@@ -65,7 +65,7 @@ class BlockBackstoreIT {
             Cmd.Result second = jtarget.exec("backstore:create d2 block device=" + loop);
             String said = second.out() + second.err();
             assertFalse(second.ok(), second::describe);
-            assertTrue(said.contains("device: " + loop + " (in use: opened exclusively"), second::describe);
+            assertTrue(said.contains("device: " + loop + " (in use: served by backstore d1;"), second::describe);
             System.out.printf("BlockBackstoreIT: %s served over iSCSI, 10 MiB written and read back, UNMAP of 8 MiB"
                     + " took the backing file from %d to %d allocated bytes; a second backstore refused: %s%n",
                     loop, written, after, said.strip());

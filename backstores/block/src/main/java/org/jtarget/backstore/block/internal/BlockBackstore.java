@@ -95,6 +95,11 @@ final class BlockBackstore implements Backstore {
         return device;
     }
 
+    /** Completes once {@link #close()} has released the device. */
+    CompletionStage<Void> closed() {
+        return closed;
+    }
+
     /** The I/O threads (tests occupy them to fill the queue). */
     ThreadPoolExecutor pool() {
         return pool;

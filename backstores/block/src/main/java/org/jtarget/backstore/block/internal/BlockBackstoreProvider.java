@@ -3,9 +3,11 @@ package org.jtarget.backstore.block.internal;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -48,6 +50,8 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
 
     private final Sysfs sysfs;
     private final ExecutorService opener;
+    /** Devices (links resolved) this provider serves, and by which backstore. */
+    private final Map<Path, String> serving = new ConcurrentHashMap<>();
 
     public BlockBackstoreProvider() {
         this(Sysfs.system());
@@ -125,9 +129,27 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
         }
         int threads = intParameter(context, IO_THREADS, "8", 1, 64);
         int queueDepth = intParameter(context, QUEUE_DEPTH, "256", 1, 65536);
+        Path real = realPath(path);
+        String other = serving.get(real);
+        if (other != null) {
+            throw BackstoreParameters.invalid(DEVICE + ": " + real + " (in use: served by backstore " + other
+                    + "; expected: a device nobody else uses)");
+        }
         BlockDevice opened = BlockDevice.open(DEVICE, path, context.parameters().get(BLOCK_SIZE), sysfs);
         LOG.info("backstore {}: {} opened: {}", context.name(), opened.path, opened.facts);
-        return new BlockBackstore(context.name(), opened, threads, queueDepth);
+        BlockBackstore backstore = new BlockBackstore(context.name(), opened, threads, queueDepth);
+        // The exclusive claim already keeps others out; this only names the holder in the refusal above.
+        serving.put(opened.path, context.name());
+        backstore.closed().whenComplete((v, t) -> serving.remove(opened.path, context.name()));
+        return backstore;
+    }
+
+    private static Path realPath(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (java.io.IOException e) {
+            return path; // BlockDevice.open says what is wrong with it
+        }
     }
 
     private static int intParameter(BackstoreContext context, String key, String defaultValue, int min, int max)

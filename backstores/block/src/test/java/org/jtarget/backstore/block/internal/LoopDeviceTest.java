@@ -167,7 +167,8 @@ class LoopDeviceTest {
         loop();
         BlockBackstore first = open();
         String message = refusal();
-        assertTrue(message.contains("(in use: opened exclusively by another program"), message);
+        assertEquals("device: " + device + " (in use: served by backstore d1; expected: a device nobody else uses)",
+                message);
         get(first.close());
         opened.remove(first);
         Process holder = holdExclusively(device);
