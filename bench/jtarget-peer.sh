@@ -7,7 +7,8 @@
 #          DIR is kept (the home survives, so a second start restores the saved configuration).
 # Env: JTARGET (launcher, default <repo>/distribution/target/jtarget/bin/jtarget), START_WAIT seconds
 #      (default 90), IQN of the target to wait for (default iqn.2026-11.org.jtarget:default), BLOCK (a block
-#      device: start also creates a block backstore on it as LUN 1 and prints that URL; bench.sh BLOCK=1).
+#      device: start also creates a block backstore on it as LUN 1 and prints that URL; bench.sh BLOCK=1),
+#      BLOCK_PARAMS (more key=value parameters of that backstore, e.g. direct=false).
 set -u
 usage() { sed -n '2,10p' "$0" >&2; exit 2; }
 [ $# -eq 3 ] && [[ $2 =~ ^[0-9]+$ ]] || usage
@@ -52,7 +53,7 @@ start() {
     sleep 0.5
   done
   if [ -n "${BLOCK:-}" ]; then
-    { "$JTARGET" --home "$DIR/home" exec "backstore:create blk block device=$BLOCK" &&
+    { "$JTARGET" --home "$DIR/home" exec "backstore:create blk block device=$BLOCK ${BLOCK_PARAMS:-}" &&
       "$JTARGET" --home "$DIR/home" exec "lun:add $IQN 1 1 blk"; } >&2 || { stop >&2; exit 1; }
     URL=${URL%/0}/1
   fi

@@ -37,7 +37,8 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
     static final String BLOCK_SIZE = "block_size";
     static final String IO_THREADS = "io_threads";
     static final String QUEUE_DEPTH = "queue_depth";
-    private static final Set<String> KNOWN = Set.of(DEVICE, BLOCK_SIZE, IO_THREADS, QUEUE_DEPTH);
+    static final String DIRECT = "direct";
+    private static final Set<String> KNOWN = Set.of(DEVICE, BLOCK_SIZE, IO_THREADS, QUEUE_DEPTH, DIRECT);
     private static final List<ParameterDescriptor> PARAMETERS = List.of(
             new ParameterDescriptor(DEVICE, "path of the block device (e.g. /dev/sdb, /dev/disk/by-id/...), or of a"
                     + " regular file; refused while mounted or opened exclusively elsewhere", true, null),
@@ -45,7 +46,10 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
                     + " default: the device's (512 for a file)", false, null),
             new ParameterDescriptor(IO_THREADS, "threads doing this object's I/O: 1 to 64", false, "8"),
             new ParameterDescriptor(QUEUE_DEPTH, "requests queued beyond the busy threads before the LUN answers"
-                    + " TASK SET FULL: 1 to 65536", false, "256"));
+                    + " TASK SET FULL: 1 to 65536", false, "256"),
+            new ParameterDescriptor(DIRECT, "true: O_DIRECT where the device allows it (the host's page cache is"
+                    + " bypassed); false: through the page cache (write cache on, flushed by SYNCHRONIZE CACHE and FUA)",
+                    false, "true"));
     private static final Logger LOG = LoggerFactory.getLogger(BlockBackstoreProvider.class);
 
     private final Sysfs sysfs;
@@ -135,7 +139,8 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
             throw BackstoreParameters.invalid(DEVICE + ": " + real + " (in use: served by backstore " + other
                     + "; expected: a device nobody else uses)");
         }
-        BlockDevice opened = BlockDevice.open(DEVICE, path, context.parameters().get(BLOCK_SIZE), sysfs);
+        boolean direct = BackstoreParameters.bool(DIRECT, context.parameter(DIRECT, "true"));
+        BlockDevice opened = BlockDevice.open(DEVICE, path, context.parameters().get(BLOCK_SIZE), direct, sysfs);
         LOG.info("backstore {}: {} opened: {}", context.name(), opened.path, opened.facts);
         BlockBackstore backstore = new BlockBackstore(context.name(), opened, threads, queueDepth);
         // The exclusive claim already keeps others out; this only names the holder in the refusal above.

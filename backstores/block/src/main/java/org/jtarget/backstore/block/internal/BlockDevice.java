@@ -62,8 +62,9 @@ final class BlockDevice {
      * Opens {@code path} (links resolved) for serving.
      *
      * @param blockSizeParameter the user's block_size, or null for the device's (512 for a regular file)
+     * @param wantDirect         O_DIRECT when the device allows it; false: through the page cache
      */
-    static BlockDevice open(String parameter, Path path, String blockSizeParameter, Sysfs sysfs)
+    static BlockDevice open(String parameter, Path path, String blockSizeParameter, boolean wantDirect, Sysfs sysfs)
             throws BackstoreException {
         Throwable unavailable = LibC.available();
         if (unavailable != null) {
@@ -90,10 +91,10 @@ final class BlockDevice {
         if (block) {
             refuseIfUsed(parameter, real, majorMinor, sysfs);
         }
-        int fd = openDescriptor(parameter, real, block, majorMinor, sysfs, true);
-        boolean direct = fd >= 0;
+        int fd = openDescriptor(parameter, real, block, majorMinor, sysfs, wantDirect);
+        boolean direct = wantDirect && fd >= 0;
         try {
-            if (!direct) {
+            if (fd < 0) { // O_DIRECT refused
                 fd = openDescriptor(parameter, real, block, majorMinor, sysfs, false);
             }
             Geometry geometry = geometry(parameter, real, fd, block, blockSizeParameter, attributes);

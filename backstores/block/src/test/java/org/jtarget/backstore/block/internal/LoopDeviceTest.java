@@ -135,6 +135,16 @@ class LoopDeviceTest {
     }
 
     @Test
+    void directFalseGoesThroughThePageCacheWithTheWriteCacheOn() throws Exception {
+        loop();
+        BlockBackstore b = open("direct", "false");
+        assertTrue(!b.device().direct && b.writeCacheEnabled(), b.device().facts);
+        byte[] data = pattern(8192, 14);
+        write(b, 3, data, true);
+        assertArrayEquals(data, readBytes(b, 3, 16));
+    }
+
+    @Test
     void unmapReachesTheBackingFileAsAHole() throws Exception {
         loop();
         BlockBackstore b = open();
