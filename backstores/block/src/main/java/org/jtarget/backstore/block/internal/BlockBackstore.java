@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * buffer on the pool thread. Writes hold a reference to their data until the device is done with it, so
  * a write the core cancels never writes freed memory.
  *
+ * <p>With {@code direct=false} a read first tries the page cache on the caller's thread (preadv2 RWF_NOWAIT,
+ * which fails instead of waiting for the device), as the file backstore reads: a hit costs no thread hop.
+ *
  * <p>Queue: {@code io_threads} threads take requests from a queue of {@code queue_depth}; a request beyond
  * that completes with {@link BackstoreException#busy(String)} (TASK SET FULL), and a request cancelled
  * before a thread took it is dropped.
@@ -141,6 +144,13 @@ final class BlockBackstore implements Backstore {
             return outOfRange(lba, blocks);
         }
         int length = blocks * blockSize;
+        if (!device.direct) { // data in the page cache: copied on the caller's thread, never waiting for the device
+            ByteBuf cached = alignedBuffer(alloc, length);
+            if (device.readCached(Buffers.address(cached), length, lba * blockSize)) {
+                return CompletableFuture.completedFuture(cached);
+            }
+            cached.release();
+        }
         CompletableFuture<ByteBuf> out = new CompletableFuture<>();
         submit(out, () -> {
             ByteBuf buffer = alignedBuffer(alloc, length);

@@ -40,6 +40,8 @@ final class BlockDevice {
     final BackstoreLimits limits;
     final String facts;
     private final int fd;
+    /** Whether RWF_NOWAIT reads are worth trying (cleared when the kernel refuses them). */
+    private volatile boolean noWait = true;
 
     private BlockDevice(Path path, int fd, boolean blockDevice, boolean direct, int blockSize, int physicalBlockSize,
                         long blockCount, boolean writeCache, boolean punchHole, boolean zeroOut,
@@ -305,6 +307,25 @@ final class BlockDevice {
                 throw new ErrnoException("pread(" + (offset + done) + "): end of " + path, LibC.EIO);
             }
             done += (int) n;
+        }
+    }
+
+    /**
+     * Reads from the page cache without waiting (preadv2 RWF_NOWAIT): true when all {@code length} bytes were
+     * there; false when any would need the device (EAGAIN), or the kernel cannot tell (then never again).
+     * Only for a descriptor without O_DIRECT, whose direct reads always wait for the device.
+     */
+    boolean readCached(long address, int length, long offset) {
+        if (direct || !noWait) {
+            return false;
+        }
+        try {
+            return LibC.preadv2(fd, new long[] {address, length}, 1, offset, LibC.RWF_NOWAIT) == length;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != LibC.EAGAIN) {
+                noWait = false; // EOPNOTSUPP, ENOSYS: the pool reads, and reports a real error
+            }
+            return false;
         }
     }
 

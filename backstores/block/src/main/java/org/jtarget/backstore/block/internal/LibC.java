@@ -30,6 +30,7 @@ final class LibC {
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
     static final int RWF_DSYNC = 0x02;
+    static final int RWF_NOWAIT = 0x08;
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     static final int LOCK_EX = 2;
@@ -83,6 +84,8 @@ final class LibC {
 
     /** {@code iov} is one struct iovec: {base address, length}. */
     static native long pwritev2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
+
+    static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
 
     static native int fdatasync(int fd) throws LastErrorException;
 

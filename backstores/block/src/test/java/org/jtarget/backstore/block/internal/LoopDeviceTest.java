@@ -142,6 +142,12 @@ class LoopDeviceTest {
         byte[] data = pattern(8192, 14);
         write(b, 3, data, true);
         assertArrayEquals(data, readBytes(b, 3, 16));
+        var cached = b.read(3, 16, io.netty.buffer.PooledByteBufAllocator.DEFAULT).toCompletableFuture();
+        try {
+            assertTrue(cached.isDone(), "a read from the page cache completes on the caller's thread");
+        } finally {
+            get(cached).release();
+        }
     }
 
     @Test
