@@ -27,12 +27,15 @@ final class Buffers {
         }
     }
 
-    /** Whether the readable bytes of {@code b} are one piece of native memory aligned for O_DIRECT. */
-    static boolean aligned(ByteBuf b) {
+    /**
+     * Whether the readable bytes of {@code b} are one piece of native memory that pread/pwrite can use in
+     * place: any such piece without O_DIRECT, one aligned to a page with it.
+     */
+    static boolean usable(ByteBuf b, boolean direct) {
         if (!b.isDirect() || b.nioBufferCount() != 1) {
             return false;
         }
-        return (address(b) & (BlockDevice.MEMORY_ALIGNMENT - 1)) == 0;
+        return !direct || (address(b) & (BlockDevice.MEMORY_ALIGNMENT - 1)) == 0;
     }
 
     /** The native address of the readable bytes of a direct buffer that is one piece of memory. */
