@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * page aligned. A read allocates {@code length + 4096} bytes from the caller's allocator and hands back the
  * aligned slice of it (released with its parent), so reads are never copied. A write uses the caller's
  * buffer in place when it is one aligned piece of memory (any one piece without O_DIRECT), else it copies
- * into an aligned pooled bounce buffer on the pool thread. Writes hold a reference to their data until the device is done with it, so
- * a write the core cancels never writes freed memory.
+ * into an aligned pooled bounce buffer on the pool thread. Writes hold a reference to their data until the
+ * device is done with it, so a write the core cancels never writes freed memory.
  *
  * <p>With {@code direct=false} a read first tries the page cache on the caller's thread (preadv2 RWF_NOWAIT,
  * which fails instead of waiting for the device), as the file backstore reads: a hit costs no thread hop.
