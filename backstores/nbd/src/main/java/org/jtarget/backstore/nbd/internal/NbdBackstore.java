@@ -93,6 +93,16 @@ final class NbdBackstore implements Backstore {
         return slots.size();
     }
 
+    /** Connections up now. */
+    int connected() {
+        int n = 0;
+        for (Slot s : slots) {
+            NbdConnection c = s.connection.get();
+            n += c != null && c.active() ? 1 : 0;
+        }
+        return n;
+    }
+
     @Override
     public int blockSize() {
         return blockSize;
