@@ -29,25 +29,13 @@ import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
 import org.jtarget.spi.backstore.BackstoreException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a scripted server: handshake variants, reply forms, errors, bounds, loss of the connection. */
-class NbdProtocolTest {
-    @TempDir
-    Path dir;
-    private final Transport transport = new Transport(1, 2000);
-    private final NbdBackstoreProvider provider = new NbdBackstoreProvider(transport, 3000);
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            cleanup.get(i).close();
-        }
-        transport.close();
+class NbdProtocolTest extends ClientFixture {
+    NbdProtocolTest() {
+        super(1, 2000, 3000);
     }
 
     private FakeNbdServer server(FakeNbdServer.Script script) throws IOException {
