@@ -26,6 +26,10 @@ install_missing() {
   command -v tgtd >/dev/null || pkgs+=(tgt)
   # FaultsIT/DurabilityIT (as root): ext4 on a loop device, e2fsck and debugfs on a copy of it
   command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || pkgs+=(e2fsprogs)
+  # the nbd backstore's tests and NbdBackstoreIT: real NBD servers and nbdinfo/nbdcopy
+  command -v nbdkit >/dev/null || pkgs+=(nbdkit)
+  command -v nbd-server >/dev/null || pkgs+=(nbd-server)
+  command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
