@@ -1,0 +1,178 @@
+package org.jtarget.systests;
+
+import static org.jtarget.systests.JtargetInstance.DEFAULT_IQN;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jtarget.systests.wire.IscsiClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The nbd backstore in the distribution: a LUN on an nbdkit export (file plugin, started here on 127.0.0.1),
+ * written and read by qemu over iSCSI and checked straight on nbdkit; nbdkit killed and started again while
+ * the LUN exists: the LUN answers NOT READY, then serves the same data again.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class NbdBackstoreIT {
+    private static final int LUN = 1;
+    private static final long SIZE = 64L << 20;
+    private JtargetInstance jtarget;
+    private Path image;
+    private int nbdPort;
+    private Process nbdkit;
+
+    @BeforeAll
+    void start() throws Exception {
+        Cmd.assumeInstalled("nbdkit", "nbdkit");
+        jtarget = JtargetInstance.create("nbd");
+        jtarget.start();
+        image = jtarget.dir().resolve("nbd.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(SIZE);
+        }
+        nbdPort = JtargetInstance.freePort();
+        startNbdkit();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (jtarget != null) {
+            jtarget.stop();
+        }
+        if (nbdkit != null) {
+            nbdkit.destroy();
+            nbdkit.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private String nbdUri() {
+        return "nbd://127.0.0.1:" + nbdPort;
+    }
+
+    /** nbdkit in the foreground, stopped by its PID; returns once it accepts connections. */
+    private void startNbdkit() throws IOException, InterruptedException {
+        nbdkit = new ProcessBuilder("nbdkit", "-f", "--exit-with-parent", "-i", "127.0.0.1", "-p",
+                Integer.toString(nbdPort), "file", image.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(jtarget.dir().resolve("nbdkit.log").toFile()))
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), nbdPort)) {
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline || !nbdkit.isAlive()) {
+                    fail("nbdkit did not start: " + Files.readString(jtarget.dir().resolve("nbdkit.log")));
+                }
+                Thread.sleep(20); // polling a condition with a deadline
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void anUnreachableServerIsRefusedAtCreationSayingWhy() throws IOException {
+        int closed = JtargetInstance.freePort();
+        Cmd.Result r = jtarget.exec("backstore:create unreachable nbd uri=nbd://127.0.0.1:" + closed + "/x");
+        assertFalse(r.ok(), r::describe);
+        assertTrue((r.out() + r.err()).contains("nbd://127.0.0.1:" + closed + "/x: connection refused"), r::describe);
+        assertFalse(jtarget.execOk("backstore:list").contains("unreachable"), "nothing was created");
+    }
+
+    @Test
+    @Order(2)
+    void whatQemuWritesOverIscsiIsOnTheNbdServer() {
+        Cmd.assumeQemuIscsi();
+        jtarget.execOk("backstore:create d1 nbd uri=" + nbdUri());
+        jtarget.execOk("lun:add " + DEFAULT_IQN + " 1 " + LUN + " d1");
+        String[] writes = {"write -P 0xa5 0 64k", "write -P 0x5a 1M 1M", "write -P 0x3c " + (SIZE - 4096) + " 4k"};
+        String[] reads = {"read -P 0xa5 0 64k", "read -P 0x5a 1M 1M", "read -P 0x3c " + (SIZE - 4096) + " 4k"};
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, writes);
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, reads);
+        // the same bytes, read by qemu straight from nbdkit
+        Cmd.Result direct = Cmd.run(Duration.ofSeconds(60), qemuNbd(reads));
+        assertTrue(direct.ok() && !direct.out().contains("verification failed"), direct::describe);
+        // and the other way round: written on nbdkit, read through the LUN
+        Cmd.Result written = Cmd.run(Duration.ofSeconds(60), qemuNbd("write -P 0x77 8M 128k"));
+        assertTrue(written.ok(), written::describe);
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x77 8M 128k");
+    }
+
+    private String[] qemuNbd(String... commands) {
+        List<String> argv = new java.util.ArrayList<>(List.of("qemu-io", "-f", "raw"));
+        for (String c : commands) {
+            argv.add("-c");
+            argv.add(c);
+        }
+        argv.add(nbdUri());
+        return argv.toArray(String[]::new);
+    }
+
+    @Test
+    @Order(3)
+    void aKilledServerMakesTheLunNotReadyUntilItIsBack() throws Exception {
+        Cmd.assumeQemuIscsi();
+        assertTrue(jtarget.execOk("backstore:list").contains("d1"), "created by the test before");
+        try (IscsiClient c = IscsiClient.connect("127.0.0.1", jtarget.port(), Duration.ofSeconds(60))) {
+            assertEquals(0, c.login(Qemu.INITIATOR, 0x023d0000dd01L, DEFAULT_IQN).loginStatus());
+            IscsiClient.Result before = readPastUnitAttentions(c);
+            assertTrue(before.good(), before::toString);
+            byte[] a5 = new byte[512];
+            Arrays.fill(a5, (byte) 0xa5);
+            assertArrayEquals(a5, before.data());
+
+            nbdkit.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            IscsiClient.Result down = waitFor(c, r -> !r.good(), "NOT READY while nbdkit is down");
+            assertEquals(0x02, down.status(), down::toString); // CHECK CONDITION
+            assertEquals(0x2, down.senseKey(), down::toString); // NOT READY
+            assertEquals(0x04, down.ascq() >> 8, down::toString); // LOGICAL UNIT NOT READY
+
+            startNbdkit();
+            IscsiClient.Result back = waitFor(c, IscsiClient.Result::good, "served again once nbdkit is back");
+            assertArrayEquals(a5, back.data(), "the data written before the kill");
+            c.logout();
+        }
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x5a 1M 1M", "write -P 0x11 2M 64k", "read -P 0x11 2M 64k");
+    }
+
+    private static IscsiClient.Result readPastUnitAttentions(IscsiClient c) throws IOException {
+        IscsiClient.Result r;
+        do {
+            r = c.read10(LUN, 0, 1, 512);
+        } while (!r.good() && r.senseKey() == 0x6); // UNIT ATTENTION: a new LUN, a new nexus
+        return r;
+    }
+
+    private static IscsiClient.Result waitFor(IscsiClient c, java.util.function.Predicate<IscsiClient.Result> what,
+                                              String description) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        IscsiClient.Result r;
+        while (!what.test(r = readPastUnitAttentions(c))) {
+            if (System.nanoTime() > deadline) {
+                fail(description + ": last " + r);
+            }
+            Thread.sleep(50); // polling a condition with a deadline
+        }
+        return r;
+    }
+}
