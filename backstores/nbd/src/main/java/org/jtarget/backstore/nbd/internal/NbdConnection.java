@@ -21,6 +21,9 @@ import java.util.function.BiConsumer;
 final class NbdConnection extends ByteToMessageDecoder {
     private final Export export;
     private final String name;
+    private final long replyTimeoutNanos;
+    private long lastReplyNanos;
+    private io.netty.util.concurrent.ScheduledFuture<?> watchdog;
     private final Map<Long, Request<?>> inFlight = new HashMap<>();
     /** Requests given to this connection and not yet answered (any thread reads it to balance load). */
     final AtomicInteger load = new AtomicInteger();
@@ -29,9 +32,14 @@ final class NbdConnection extends ByteToMessageDecoder {
     private volatile BiConsumer<NbdConnection, List<Request<?>>> lost;
     private volatile Throwable cause;
 
-    NbdConnection(Export export, String name) {
+    /**
+     * @param replyTimeoutMillis how long requests may wait without any reply arriving before the server is
+     *                           taken as hung and the connection closed (its requests are then resent)
+     */
+    NbdConnection(Export export, String name, long replyTimeoutMillis) {
         this.export = export;
         this.name = name;
+        this.replyTimeoutNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(replyTimeoutMillis);
     }
 
     Export export() {
@@ -59,6 +67,20 @@ final class NbdConnection extends ByteToMessageDecoder {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        lastReplyNanos = System.nanoTime();
+        long period = Math.max(replyTimeoutNanos / 4, 1);
+        watchdog = ctx.executor().scheduleAtFixedRate(() -> {
+            if (!inFlight.isEmpty() && System.nanoTime() - lastReplyNanos > replyTimeoutNanos && cause == null) {
+                cause = new java.io.IOException("no reply for " + replyTimeoutNanos / 1_000_000 + " ms");
+                ctx.close();
+            }
+        }, period, period, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        lastReplyNanos = System.nanoTime();
+        super.channelRead(ctx, msg);
     }
 
     /** Sends {@code r} from the event loop; a connection found closed hands it on as lost. */
@@ -93,6 +115,9 @@ final class NbdConnection extends ByteToMessageDecoder {
             CompositeByteBuf both = channel.alloc().compositeDirectBuffer(2);
             both.addComponents(true, header, data);
             message = both;
+        }
+        if (inFlight.isEmpty()) {
+            lastReplyNanos = System.nanoTime(); // the wait for a reply starts now
         }
         inFlight.put(handle, r);
         channel.writeAndFlush(message, channel.voidPromise());
@@ -173,6 +198,9 @@ final class NbdConnection extends ByteToMessageDecoder {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (watchdog != null) {
+            watchdog.cancel(false);
+        }
         List<Request<?>> unanswered = new ArrayList<>(inFlight.values());
         inFlight.clear();
         load.addAndGet(-unanswered.size());

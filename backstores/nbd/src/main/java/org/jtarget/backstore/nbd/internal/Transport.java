@@ -33,10 +33,20 @@ final class Transport implements AutoCloseable {
     private final Class<? extends Channel> tcpChannel;
     private final Class<? extends Channel> unixChannel; // null without epoll
     final long connectTimeoutMillis;
+    final long replyTimeoutMillis;
 
-    @SuppressWarnings("unchecked")
     Transport(int threads, long connectTimeoutMillis) {
+        this(threads, connectTimeoutMillis, 30_000);
+    }
+
+    /**
+     * @param connectTimeoutMillis for the TCP connection and again for the handshake
+     * @param replyTimeoutMillis   requests waiting this long with no reply at all close the connection
+     */
+    @SuppressWarnings("unchecked")
+    Transport(int threads, long connectTimeoutMillis, long replyTimeoutMillis) {
         this.connectTimeoutMillis = connectTimeoutMillis;
+        this.replyTimeoutMillis = replyTimeoutMillis;
         EventLoopGroup epollGroup = null;
         Class<? extends Channel> tcp = NioSocketChannel.class;
         Class<? extends Channel> unix = null;
@@ -103,7 +113,7 @@ final class Transport implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         handshake[0] = new Handshake(uri.export(), connectTimeoutMillis, export -> {
-                            made[0] = new NbdConnection(export, uri.toString());
+                            made[0] = new NbdConnection(export, uri.toString(), replyTimeoutMillis);
                             return made[0];
                         });
                         ch.pipeline().addLast("nbd-handshake", handshake[0]);

@@ -14,8 +14,8 @@ abstract class ClientFixture {
     final NbdBackstoreProvider provider;
     final List<AutoCloseable> cleanup = new ArrayList<>();
 
-    ClientFixture(int threads, long connectTimeoutMillis, long retryMillis) {
-        transport = new Transport(threads, connectTimeoutMillis);
+    ClientFixture(int threads, long connectTimeoutMillis, long replyTimeoutMillis, long retryMillis) {
+        transport = new Transport(threads, connectTimeoutMillis, replyTimeoutMillis);
         provider = new NbdBackstoreProvider(transport, retryMillis);
     }
 

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 /** The client against a scripted server: handshake variants, reply forms, errors, bounds, loss of the connection. */
 class NbdProtocolTest extends ClientFixture {
     NbdProtocolTest() {
-        super(1, 2000, 3000);
+        super(1, 2000, 1500, 3000);
     }
 
     private FakeNbdServer server(FakeNbdServer.Script script) throws IOException {
@@ -320,6 +320,25 @@ class NbdProtocolTest extends ClientFixture {
         assertFalse(read.isDone(), "the unanswered read waits for the connection");
         secondMayAnswer.countDown();
         assertArrayEquals(data, bytes(read.get(10, TimeUnit.SECONDS)));
+    }
+
+    @Test
+    void aServerThatStopsAnsweringIsLeftForANewConnection() throws Exception {
+        byte[] data = pattern(512, 5);
+        FakeNbdServer s = server(c -> {
+            boolean first = firstConnection.compareAndSet(true, false);
+            c.negotiate(1 << 20, 0, false);
+            FakeNbdServer.Req r = c.request();
+            if (first) {
+                c.in.read(); // hangs without replying, connection open, until the client closes it
+                return;
+            }
+            c.simple(r.handle(), 0, data);
+            c.in.read();
+        });
+        Backstore b = opened(s.uri(""));
+        assertArrayEquals(data, bytes(b.read(3, 1, UnpooledByteBufAllocator.DEFAULT).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+        assertEquals(2, s.accepted, "answered on a second connection");
     }
 
     private final java.util.concurrent.atomic.AtomicBoolean firstConnection = new java.util.concurrent.atomic.AtomicBoolean(true);

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /** The backstore against nbdkit (memory and file plugins) and nbd-server, started here on 127.0.0.1. */
 class NbdRealServerTest extends ClientFixture {
     NbdRealServerTest() {
-        super(2, 3000, 20_000);
+        super(2, 3000, 30_000, 20_000);
     }
 
     private ServerProcess started(ServerProcess p) {
