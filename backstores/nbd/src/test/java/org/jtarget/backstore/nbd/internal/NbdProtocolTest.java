@@ -214,6 +214,44 @@ class NbdProtocolTest extends ClientFixture {
         assertTrue(b.writeCacheEnabled());
     }
 
+    /** Records each request as "TYPE flags" and answers it with success. */
+    private FakeNbdServer recording(int flags, List<String> seen) throws IOException {
+        return server(c -> {
+            c.negotiate(1 << 20, flags, false);
+            while (true) {
+                FakeNbdServer.Req r = c.request();
+                synchronized (seen) {
+                    seen.add(Nbd.commandName(r.type()) + " " + r.flags() + " " + r.offset() + "+" + r.length());
+                }
+                c.simple(r.handle(), 0, new byte[r.type() == Nbd.CMD_READ ? r.length() : 0]);
+            }
+        });
+    }
+
+    @Test
+    void commandsAreSentOnlyAsTheServerOffersThem() throws Exception {
+        List<String> seen = new ArrayList<>();
+        Backstore b = opened(recording(Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_TRIM, seen).uri(""));
+        b.write(4, Unpooled.wrappedBuffer(new byte[512]), true).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        b.thinProvisioning().orElseThrow().unmap(8, 16).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertTrue(b.zeroWriting().isEmpty(), "no NBD_FLAG_SEND_WRITE_ZEROES");
+        assertEquals(List.of("WRITE 0 2048+512", "FLUSH 0 0+0", "TRIM 0 4096+8192"), seen,
+                "no FUA offered: the write is followed by a FLUSH; UNMAP is a TRIM");
+
+        List<String> seen2 = new ArrayList<>();
+        Backstore z = opened(recording(Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM | Nbd.FLAG_SEND_WRITE_ZEROES, seen2).uri(""));
+        z.write(4, Unpooled.wrappedBuffer(new byte[512]), true).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        z.zeroWriting().orElseThrow().writeZeroes(1, 2, false, false).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        z.zeroWriting().orElseThrow().writeZeroes(1, 2, true, true).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        z.thinProvisioning().orElseThrow().unmap(8, 16).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        z.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertFalse(z.writeCacheEnabled());
+        assertEquals(List.of("WRITE " + Nbd.CMD_FLAG_FUA + " 2048+512", "WRITE_ZEROES " + Nbd.CMD_FLAG_NO_HOLE + " 512+1024",
+                "WRITE_ZEROES " + Nbd.CMD_FLAG_FUA + " 512+1024", "WRITE_ZEROES 0 4096+8192"), seen2,
+                "FUA as a flag; zeros kept allocated unless they may be deallocated; UNMAP as WRITE_ZEROES (reads"
+                        + " zeros); no FLUSH sent to a server without it");
+    }
+
     @Test
     void beyondTheBoundRequestsAreRefusedAsBusy() throws Exception {
         CountDownLatch all = new CountDownLatch(NbdBackstoreProvider.MAX_IN_FLIGHT);
