@@ -90,6 +90,13 @@ class NbdProtocolTest extends ClientFixture {
     }
 
     @Test
+    void aSilentServerTimesOutWithinSeconds() throws Exception {
+        FakeNbdServer s = server(c -> c.in.read()); // accepts, never greets
+        BackstoreException e = failure(open(s.uri("x")));
+        assertEquals(s.uri("x") + ": no handshake within 2000 ms (is it an NBD server?)", e.getMessage());
+    }
+
+    @Test
     void anOldstyleServerIsRefusedClearly() throws Exception {
         FakeNbdServer s = server(c -> {
             c.out.writeLong(Nbd.NBDMAGIC);
