@@ -39,6 +39,7 @@ final class NbdBackstore implements Backstore {
     static final long BACKOFF_MAX_MILLIS = 5000;
     /** Largest TRIM, WRITE_ZEROES or BLOCK_STATUS length sent at once (the field has 32 bits). */
     private static final long MAX_EFFECT_BYTES = 1L << 30;
+    private static final long CLOSE_GRACE_MILLIS = 5000;
     private static final Logger LOG = LoggerFactory.getLogger(NbdBackstore.class);
 
     private final String name;
@@ -129,8 +130,21 @@ final class NbdBackstore implements Backstore {
         return limits;
     }
 
+    /** A request outside the export fails here, without reaching the server. */
+    private BackstoreException outOfRange(long lba, long blocks) {
+        if (lba >= 0 && blocks >= 0 && lba <= blockCount && blocks <= blockCount - lba) {
+            return null;
+        }
+        return new BackstoreException(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE, uri + ": LBA " + lba + " + "
+                + blocks + " blocks (expected: within " + blockCount + " blocks)");
+    }
+
     @Override
     public CompletionStage<ByteBuf> read(long lba, int blocks, ByteBufAllocator alloc) {
+        BackstoreException range = outOfRange(lba, blocks);
+        if (range != null) {
+            return CompletableFuture.failedFuture(range);
+        }
         int length = Math.multiplyExact(blocks, blockSize);
         int flags = export.structured() && export.has(Nbd.FLAG_SEND_DF) ? Nbd.CMD_FLAG_DF : 0;
         return submit(new Request<ByteBuf>(Nbd.CMD_READ, flags, lba * blockSize, length, null, alloc, blockSize, -1));
@@ -152,6 +166,10 @@ final class NbdBackstore implements Backstore {
         if (export.has(Nbd.FLAG_READ_ONLY)) {
             return CompletableFuture.failedFuture(new BackstoreException(SenseReason.WRITE_PROTECTED,
                     uri + ": the export is read-only"));
+        }
+        BackstoreException range = outOfRange(lba, src.readableBytes() / blockSize);
+        if (range != null) {
+            return CompletableFuture.failedFuture(range);
         }
         boolean fuaFlag = fua && export.has(Nbd.FLAG_SEND_FUA);
         CompletableFuture<Void> written = submit(new Request<>(Nbd.CMD_WRITE, fuaFlag ? Nbd.CMD_FLAG_FUA : 0,
@@ -209,6 +227,10 @@ final class NbdBackstore implements Backstore {
     }
 
     CompletionStage<Extent> extent(long lba) {
+        BackstoreException range = outOfRange(lba, 1);
+        if (range != null) {
+            return CompletableFuture.failedFuture(range);
+        }
         long rest = blockCount - lba;
         if (export.allocationContext() < 0) {
             return CompletableFuture.completedFuture(new Extent(rest, true)); // cannot tell: mapped
@@ -221,6 +243,10 @@ final class NbdBackstore implements Backstore {
 
     /** TRIM or WRITE_ZEROES over a range, one piece of at most 1 GiB after the other. */
     private CompletionStage<Void> ranges(int type, int flags, long lba, long blocks) {
+        BackstoreException range = outOfRange(lba, blocks);
+        if (range != null) {
+            return CompletableFuture.failedFuture(range);
+        }
         long per = MAX_EFFECT_BYTES / blockSize;
         int length = (int) (Math.min(blocks, per) * blockSize);
         CompletableFuture<Void> first = submit(new Request<>(type, flags, lba * blockSize, length, null, null, blockSize, -1));
@@ -377,7 +403,7 @@ final class NbdBackstore implements Backstore {
             if (c != null) {
                 CompletableFuture<Void> done = new CompletableFuture<>();
                 c.channel().closeFuture().addListener(f -> done.complete(null));
-                c.disconnect();
+                c.disconnect(CLOSE_GRACE_MILLIS); // requests still on the wire get their replies first
                 closing.add(done);
             }
         }

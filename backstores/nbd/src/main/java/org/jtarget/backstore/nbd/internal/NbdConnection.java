@@ -214,16 +214,25 @@ final class NbdConnection extends ByteToMessageDecoder {
         }
     }
 
-    /** Asks the server to end the transmission (NBD_CMD_DISC) and closes the channel. */
-    void disconnect() {
+    /**
+     * Asks the server to end the transmission (NBD_CMD_DISC): it answers what it still has in flight, then
+     * closes (proto.md); the channel is closed here after {@code graceMillis} if the server has not.
+     */
+    void disconnect(long graceMillis) {
         channel.eventLoop().execute(() -> {
             if (channel.isActive()) {
                 ByteBuf b = channel.alloc().buffer(Nbd.REQUEST_HEADER);
                 b.writeInt(Nbd.REQUEST_MAGIC).writeShort(0).writeShort(Nbd.CMD_DISC).writeLong(0).writeLong(0).writeInt(0);
-                channel.writeAndFlush(b).addListener(f -> channel.close());
+                channel.writeAndFlush(b);
+                channel.eventLoop().schedule(() -> channel.close(), graceMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             } else {
                 channel.close();
             }
         });
+    }
+
+    /** Ends a connection that carries no requests (a failed open, an unusable reconnection). */
+    void disconnect() {
+        disconnect(0);
     }
 }

@@ -91,6 +91,7 @@ final class FakeNbdServer implements AutoCloseable {
             }
         }
 
+        /** The next request; NBD_CMD_DISC ends the script (an EOFException closes the connection). */
         Req request() throws IOException {
             int magic = in.readInt();
             if (magic != Nbd.REQUEST_MAGIC) {
@@ -101,6 +102,9 @@ final class FakeNbdServer implements AutoCloseable {
             long handle = in.readLong();
             long offset = in.readLong();
             int length = in.readInt();
+            if (type == Nbd.CMD_DISC) {
+                throw new EOFException("NBD_CMD_DISC"); // the client is done: the script ends, the socket closes
+            }
             byte[] data = new byte[type == Nbd.CMD_WRITE ? length : 0];
             in.readFully(data);
             return new Req(flags, type, handle, offset, length, data);
