@@ -331,12 +331,17 @@ final class NbdBackstore implements Backstore {
             c.send(r);
             return;
         }
+        long now = System.nanoTime();
+        if (r.waitingSince == 0) {
+            r.waitingSince = now; // the bound counts from the first loss, however often the server flaps
+        }
+        long left = Math.max(0, TimeUnit.MILLISECONDS.toNanos(retryMillis) - (now - r.waitingSince));
         r.waitTimer = transport.group().schedule(() -> {
             if (waiting.remove(r)) {
                 r.fail(notReady("connection lost and not re-established within " + retryMillis + " ms ("
                         + lastLoss + ")"));
             }
-        }, retryMillis, TimeUnit.MILLISECONDS);
+        }, left, TimeUnit.NANOSECONDS);
         waiting.add(r);
         drain(); // a connection may have come back meanwhile
     }
