@@ -34,7 +34,7 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
     private static final Set<String> KNOWN = Set.of(URI, CONNECTIONS, BLOCK_SIZE);
     private static final List<ParameterDescriptor> PARAMETERS = List.of(
             new ParameterDescriptor(URI, "nbd://HOST[:PORT][/EXPORT] (port 10809 by default) or"
-                    + " nbd+unix:///EXPORT?socket=PATH (needs native epoll)", true, null),
+                    + " nbd+unix:///EXPORT?socket=PATH (a Unix domain socket)", true, null),
             new ParameterDescriptor(CONNECTIONS, "connections to open (1 to 16) when the server allows several"
                     + " (NBD_FLAG_CAN_MULTI_CONN); else one", false, "4"),
             new ParameterDescriptor(BLOCK_SIZE, "logical block size: 512 or 4096; by default 512 unless the"

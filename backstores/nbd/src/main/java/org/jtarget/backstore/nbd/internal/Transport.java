@@ -7,12 +7,14 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -24,14 +26,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The event loops NBD connections run on, and connecting plus handshaking. Native epoll is used when its
- * bundle is installed (it is looked up by name: an optional import), else NIO; a Unix domain socket
- * ({@code nbd+unix}) needs epoll, which the distribution does not ship by default.
+ * bundle is installed (it is looked up by name: an optional import), else NIO, which reaches Unix domain
+ * sockets ({@code nbd+unix}) too on Java 16 and later (Netty's NioDomainSocketChannel).
  */
 final class Transport implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
     private final EventLoopGroup group;
     private final Class<? extends Channel> tcpChannel;
-    private final Class<? extends Channel> unixChannel; // null without epoll
+    private final Class<? extends Channel> unixChannel;
+    private final boolean nativeEpoll;
     final long connectTimeoutMillis;
     final long replyTimeoutMillis;
 
@@ -49,7 +52,7 @@ final class Transport implements AutoCloseable {
         this.replyTimeoutMillis = replyTimeoutMillis;
         EventLoopGroup epollGroup = null;
         Class<? extends Channel> tcp = NioSocketChannel.class;
-        Class<? extends Channel> unix = null;
+        Class<? extends Channel> unix = NioDomainSocketChannel.class;
         try {
             ClassLoader loader = Transport.class.getClassLoader();
             Class<?> epoll = Class.forName("io.netty.channel.epoll.Epoll", true, loader);
@@ -63,15 +66,17 @@ final class Transport implements AutoCloseable {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             LOG.debug("native epoll not available, NBD connections use NIO: {}", e.toString());
             tcp = NioSocketChannel.class;
-            unix = null;
+            unix = NioDomainSocketChannel.class;
+            epollGroup = null;
         }
         this.group = epollGroup != null ? epollGroup : new NioEventLoopGroup(threads, new DefaultThreadFactory("jtarget-nbd", true));
         this.tcpChannel = tcp;
         this.unixChannel = unix;
+        this.nativeEpoll = epollGroup != null;
     }
 
     boolean nativeEpoll() {
-        return unixChannel != null;
+        return nativeEpoll;
     }
 
     EventLoopGroup group() {
@@ -87,13 +92,7 @@ final class Transport implements AutoCloseable {
         SocketAddress address;
         Class<? extends Channel> channelClass;
         if (uri.unix()) {
-            if (unixChannel == null) {
-                result.completeExceptionally(new BackstoreException(SenseReason.INVALID_FIELD_IN_PARAMETER_LIST,
-                        uri + ": nbd+unix needs native epoll (install the netty-transport-native-epoll bundle for"
-                                + " linux; expected: nbd://HOST:PORT/EXPORT otherwise)"));
-                return result;
-            }
-            address = new DomainSocketAddress(uri.socket());
+            address = nativeEpoll ? new DomainSocketAddress(uri.socket()) : UnixDomainSocketAddress.of(uri.socket());
             channelClass = unixChannel;
         } else {
             try {
@@ -146,6 +145,8 @@ final class Transport implements AutoCloseable {
             what = "no connection within " + connectTimeoutMillis + " ms (timeout)";
         } else if (t instanceof ConnectException && String.valueOf(t.getMessage()).contains("refused")) {
             what = "connection refused";
+        } else if (uri.unix() && String.valueOf(t.getMessage()).contains("No such file")) {
+            what = "no socket " + uri.socket();
         } else {
             what = "cannot connect: " + t.getMessage();
         }

@@ -96,6 +96,16 @@ class NbdRealServerTest extends ClientFixture {
     }
 
     @Test
+    void nbdkitOnAUnixSocket() throws Exception {
+        Path socket = dir.resolve("nbd.sock");
+        started(ServerProcess.nbdkitUnix(socket, dir, "memory", "16M"));
+        NbdBackstore b = open("nbd+unix:///?socket=" + socket);
+        assertEquals((16L << 20) / 512, b.blockCount());
+        roundTrip(b, 5, 3, 21);
+        roundTrip(b, b.blockCount() - 1, 1, 22);
+    }
+
+    @Test
     void manyRequestsInFlightOnSeveralConnections() throws Exception {
         ServerProcess kit = started(ServerProcess.nbdkit(dir, "memory", "64M"));
         NbdBackstore b = open(kit.uri(""));

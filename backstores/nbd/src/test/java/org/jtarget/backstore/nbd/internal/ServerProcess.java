@@ -18,11 +18,17 @@ import org.junit.jupiter.api.Assumptions;
 final class ServerProcess implements AutoCloseable {
     private final List<String> command;
     private final Path pidFile; // nbd-server daemonizes: its PID comes from this file
+    private final Path socket; // a Unix domain socket instead of a TCP port, or null
     private final Path log;
     final int port;
     private long pid = -1;
 
     private ServerProcess(List<String> command, Path pidFile, Path log, int port) {
+        this(command, pidFile, log, port, null);
+    }
+
+    private ServerProcess(List<String> command, Path pidFile, Path log, int port, Path socket) {
+        this.socket = socket;
         this.command = command;
         this.pidFile = pidFile;
         this.log = log;
@@ -59,6 +65,16 @@ final class ServerProcess implements AutoCloseable {
         return p;
     }
 
+    /** {@code nbdkit -f -U SOCKET PLUGIN ARGS...}: on a Unix domain socket. */
+    static ServerProcess nbdkitUnix(Path socket, Path dir, String... plugin) throws IOException {
+        assumeInstalled("nbdkit");
+        List<String> cmd = new ArrayList<>(List.of("nbdkit", "-f", "--exit-with-parent", "-U", socket.toString()));
+        cmd.addAll(List.of(plugin));
+        ServerProcess p = new ServerProcess(cmd, null, dir.resolve("nbdkit-unix.log"), 0, socket);
+        p.start();
+        return p;
+    }
+
     /** nbd-server serving {@code image} as export {@code disk}, configured by a file (it daemonizes). */
     static ServerProcess nbdServer(Path dir, Path image) throws IOException {
         assumeInstalled("nbd-server");
@@ -91,6 +107,14 @@ final class ServerProcess implements AutoCloseable {
             pid = process.pid();
         }
         while (true) {
+            if (socket != null) {
+                try (var s = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+                    return;
+                } catch (IOException e) {
+                    check(deadline, "not listening on " + socket);
+                }
+                continue;
+            }
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
                 return;
             } catch (IOException e) {
