@@ -55,6 +55,8 @@ final class NbdBackstore implements Backstore {
     private final AtomicInteger outstanding = new AtomicInteger();
     private final Queue<Request<?>> waiting = new ConcurrentLinkedQueue<>();
     private volatile boolean closed;
+    private CompletableFuture<Void> closedStage;
+    private final Runnable onClose;
     private volatile String lastLoss = "not connected";
 
     private static final class Slot {
@@ -63,8 +65,9 @@ final class NbdBackstore implements Backstore {
     }
 
     NbdBackstore(String name, NbdUri uri, Transport transport, List<NbdConnection> connections, int blockSize,
-                 int maxInFlightPerConnection, long retryMillis) {
+                 int maxInFlightPerConnection, long retryMillis, Runnable onClose) {
         this.name = name;
+        this.onClose = onClose;
         this.uri = uri;
         this.transport = transport;
         this.export = connections.get(0).export();
@@ -336,6 +339,10 @@ final class NbdBackstore implements Backstore {
             r.waitingSince = now; // the bound counts from the first loss, however often the server flaps
         }
         long left = Math.max(0, TimeUnit.MILLISECONDS.toNanos(retryMillis) - (now - r.waitingSince));
+        if (transport.group().isShuttingDown()) {
+            r.fail(notReady("the nbd backstore provider is stopping"));
+            return;
+        }
         r.waitTimer = transport.group().schedule(() -> {
             if (waiting.remove(r)) {
                 r.fail(notReady("connection lost and not re-established within " + retryMillis + " ms ("
@@ -366,6 +373,9 @@ final class NbdBackstore implements Backstore {
     private void reconnect(Slot s) {
         long delay = s.backoffMillis;
         s.backoffMillis = Math.min(delay * 2, BACKOFF_MAX_MILLIS);
+        if (transport.group().isShuttingDown()) {
+            return;
+        }
         transport.group().schedule(() -> {
             if (closed) {
                 return;
@@ -396,7 +406,10 @@ final class NbdBackstore implements Backstore {
     }
 
     @Override
-    public CompletionStage<Void> close() {
+    public synchronized CompletionStage<Void> close() {
+        if (closedStage != null) {
+            return closedStage; // the provider closes what is still open when it stops; the core may too
+        }
         closed = true;
         Request<?> r;
         while ((r = waiting.poll()) != null) {
@@ -405,13 +418,16 @@ final class NbdBackstore implements Backstore {
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (Slot s : slots) {
             NbdConnection c = s.connection.getAndSet(null);
-            if (c != null) {
+            if (c != null && c.channel().isOpen()) {
                 CompletableFuture<Void> done = new CompletableFuture<>();
                 c.channel().closeFuture().addListener(f -> done.complete(null));
                 c.disconnect(CLOSE_GRACE_MILLIS); // requests still on the wire get their replies first
-                closing.add(done);
+                // a listener may never run on an event loop that shut down meanwhile
+                closing.add(done.completeOnTimeout(null, CLOSE_GRACE_MILLIS + 1000, TimeUnit.MILLISECONDS));
             }
         }
-        return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+        closedStage = CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+        onClose.run();
+        return closedStage;
     }
 }

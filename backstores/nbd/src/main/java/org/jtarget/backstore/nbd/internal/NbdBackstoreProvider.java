@@ -43,6 +43,7 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
 
     private final Transport transport;
     private final long retryMillis;
+    private final java.util.Set<NbdBackstore> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public NbdBackstoreProvider() {
         this(new Transport(Math.min(4, Runtime.getRuntime().availableProcessors()), CONNECT_TIMEOUT_MILLIS), RETRY_MILLIS);
@@ -53,8 +54,18 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
         this.retryMillis = retryMillis;
     }
 
+    /** Closes what is still open (NBD_CMD_DISC, a short grace for replies), then stops the event loops. */
     @Deactivate
     void deactivate() {
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (NbdBackstore b : List.copyOf(open)) {
+            closing.add(b.close().toCompletableFuture());
+        }
+        try {
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("nbd backstores not closed cleanly within 10 s: {}", e.toString());
+        }
         transport.close();
     }
 
@@ -108,7 +119,11 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
                     all.forEach(NbdConnection::disconnect);
                     throw t instanceof CompletionException c ? c : new CompletionException(t);
                 }
-                NbdBackstore b = new NbdBackstore(context.name(), uri, transport, all, size, MAX_IN_FLIGHT, retryMillis);
+                NbdBackstore[] made = new NbdBackstore[1];
+                made[0] = new NbdBackstore(context.name(), uri, transport, all, size, MAX_IN_FLIGHT, retryMillis,
+                        () -> open.remove(made[0]));
+                NbdBackstore b = made[0];
+                open.add(b);
                 LOG.info("backstore {}: {} opened via {}: {} blocks of {} bytes, {} connection(s), offers {}",
                         context.name(), uri, export.viaGo() ? "NBD_OPT_GO" : "NBD_OPT_EXPORT_NAME", b.blockCount(),
                         size, all.size(), offers(export));

@@ -219,6 +219,10 @@ final class NbdConnection extends ByteToMessageDecoder {
      * closes (proto.md); the channel is closed here after {@code graceMillis} if the server has not.
      */
     void disconnect(long graceMillis) {
+        if (channel.eventLoop().isShuttingDown()) {
+            channel.close(); // the provider is stopping: its event loops close every channel anyway
+            return;
+        }
         channel.eventLoop().execute(() -> {
             if (channel.isActive()) {
                 ByteBuf b = channel.alloc().buffer(Nbd.REQUEST_HEADER);

@@ -385,6 +385,24 @@ class NbdProtocolTest extends ClientFixture {
         assertEquals(2, s.accepted, "answered on a second connection");
     }
 
+    @Test
+    void aStoppingProviderClosesWhatIsStillOpen() throws Exception {
+        CountDownLatch requested = new CountDownLatch(1);
+        FakeNbdServer s = server(c -> {
+            c.negotiate(1 << 20, 0, false);
+            c.request(); // never answered
+            requested.countDown();
+            c.request(); // NBD_CMD_DISC ends the script
+        });
+        Backstore b = opened(s.uri(""));
+        CompletableFuture<ByteBuf> read = b.read(0, 1, UnpooledByteBufAllocator.DEFAULT).toCompletableFuture();
+        assertTrue(requested.await(10, TimeUnit.SECONDS));
+        provider.deactivate(); // as when the bundle stops: the core may close its objects before or after
+        assertEquals(SenseReason.LOGICAL_UNIT_NOT_READY, failure(read).reason(), "the unanswered read completes");
+        assertTrue(transport.group().isShuttingDown());
+        b.close().toCompletableFuture().get(10, TimeUnit.SECONDS); // a later close by the core completes too
+    }
+
     private final java.util.concurrent.atomic.AtomicBoolean firstConnection = new java.util.concurrent.atomic.AtomicBoolean(true);
 
     private static BackstoreException waitForNotReady(Backstore b) throws Exception {
