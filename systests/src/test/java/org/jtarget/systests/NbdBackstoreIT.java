@@ -142,6 +142,8 @@ class NbdBackstoreIT {
             assertArrayEquals(a5, before.data());
 
             nbdkit.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            // a read sent before jtarget noticed would wait (up to 30 s) for the connection to come back
+            awaitLog("backstore d1: " + nbdUri() + ": connection lost");
             IscsiClient.Result down = waitFor(c, r -> !r.good(), "NOT READY while nbdkit is down");
             assertEquals(0x02, down.status(), down::toString); // CHECK CONDITION
             assertEquals(0x2, down.senseKey(), down::toString); // NOT READY
@@ -153,6 +155,60 @@ class NbdBackstoreIT {
             c.logout();
         }
         Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x5a 1M 1M", "write -P 0x11 2M 64k", "read -P 0x11 2M 64k");
+    }
+
+    /**
+     * The nbd bundle taken out of deploy/ and put back: its provider closes the export's connections as it
+     * stops (the LUN goes offline), opens them again when it returns, and the data is still there.
+     */
+    @Test
+    @Order(4)
+    void theBundleRemovedAndReturnedReconnects() throws Exception {
+        Cmd.assumeQemuIscsi();
+        Path deploy = jtarget.home().resolve("deploy");
+        Path jar;
+        try (var jars = Files.newDirectoryStream(deploy, "jtarget-backstore-nbd-*.jar")) {
+            jar = jars.iterator().next();
+        }
+        Path parked = jtarget.dir().resolve(jar.getFileName());
+        Files.move(jar, parked);
+        try {
+            awaitState("offline");
+        } finally {
+            Files.move(parked, jar);
+        }
+        awaitState("online");
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x11 2M 64k", "read -P 0x3c " + (SIZE - 4096) + " 4k");
+    }
+
+    /** Waits (30 s at most) until jtarget's log has a line with {@code text}. */
+    private void awaitLog(String text) throws IOException, InterruptedException {
+        Path log = jtarget.home().resolve("logs/jtarget.log");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(log).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                fail("no log line \"" + text + "\" within 30 s");
+            }
+            Thread.sleep(50); // polling a condition with a deadline
+        }
+    }
+
+    /** Waits (60 s at most) until backstore d1 has {@code state} in {@code backstore:list}. */
+    private void awaitState(String state) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            String list = jtarget.exec("backstore:list").out();
+            for (String line : list.split("\n")) {
+                String[] cols = line.trim().split("\\s+");
+                if (cols.length > 2 && cols[0].equals("d1") && cols[2].equals(state)) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                fail("backstore d1 not " + state + " within 60 s:\n" + list);
+            }
+            Thread.sleep(200); // polling a condition with a deadline
+        }
     }
 
     private static IscsiClient.Result readPastUnitAttentions(IscsiClient c) throws IOException {
