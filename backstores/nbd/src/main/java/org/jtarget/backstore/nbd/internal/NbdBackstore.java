@@ -392,7 +392,9 @@ final class NbdBackstore implements Backstore {
                         reconnect(s);
                     }
                 } else if (t != null) {
-                    lastLoss = "reconnecting: " + t.getMessage();
+                    Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+                            ? t.getCause() : t;
+                    lastLoss = "reconnecting: " + cause.getMessage();
                     LOG.debug("backstore {}: {}", name, lastLoss);
                     reconnect(s);
                 } else {

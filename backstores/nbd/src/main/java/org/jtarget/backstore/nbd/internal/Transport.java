@@ -37,6 +37,9 @@ final class Transport implements AutoCloseable {
     private final boolean nativeEpoll;
     final long connectTimeoutMillis;
     final long replyTimeoutMillis;
+    /** Host name lookups, one at a time, on a daemon thread that ends when idle. */
+    private final java.util.concurrent.ThreadPoolExecutor lookups = new java.util.concurrent.ThreadPoolExecutor(1, 1,
+            10, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), new DefaultThreadFactory("jtarget-nbd-lookup", true));
 
     Transport(int threads, long connectTimeoutMillis) {
         this(threads, connectTimeoutMillis, 30_000);
@@ -50,6 +53,7 @@ final class Transport implements AutoCloseable {
     Transport(int threads, long connectTimeoutMillis, long replyTimeoutMillis) {
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.replyTimeoutMillis = replyTimeoutMillis;
+        lookups.allowCoreThreadTimeOut(true);
         EventLoopGroup epollGroup = null;
         Class<? extends Channel> tcp = NioSocketChannel.class;
         Class<? extends Channel> unix = NioDomainSocketChannel.class;
@@ -88,22 +92,27 @@ final class Transport implements AutoCloseable {
      * message starts with the URI and says what went wrong (connection refused, timeout, export not found).
      */
     CompletableFuture<NbdConnection> connect(NbdUri uri) {
-        CompletableFuture<NbdConnection> result = new CompletableFuture<>();
-        SocketAddress address;
-        Class<? extends Channel> channelClass;
         if (uri.unix()) {
-            address = nativeEpoll ? new DomainSocketAddress(uri.socket()) : UnixDomainSocketAddress.of(uri.socket());
-            channelClass = unixChannel;
-        } else {
-            try {
-                address = new InetSocketAddress(java.net.InetAddress.getByName(uri.host()), uri.port());
-            } catch (UnknownHostException e) {
-                result.completeExceptionally(new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
-                        uri + ": unknown host " + uri.host()));
-                return result;
-            }
-            channelClass = tcpChannel;
+            return connect(uri, nativeEpoll ? new DomainSocketAddress(uri.socket()) : UnixDomainSocketAddress.of(uri.socket()),
+                    unixChannel);
         }
+        if (lookups.isShutdown()) {
+            return CompletableFuture.failedFuture(new BackstoreException(SenseReason.LOGICAL_UNIT_NOT_READY,
+                    uri + ": the nbd backstore provider is stopping"));
+        }
+        // a name lookup may block: not on an event loop (reconnections start there)
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByName(uri.host()), uri.port());
+            } catch (UnknownHostException e) {
+                throw new CompletionException(new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
+                        uri + ": unknown host " + uri.host()));
+            }
+        }, lookups).thenCompose(address -> connect(uri, address, tcpChannel));
+    }
+
+    private CompletableFuture<NbdConnection> connect(NbdUri uri, SocketAddress address, Class<? extends Channel> channelClass) {
+        CompletableFuture<NbdConnection> result = new CompletableFuture<>();
         NbdConnection[] made = new NbdConnection[1];
         Handshake[] handshake = new Handshake[1];
         Bootstrap b = new Bootstrap().group(group).channel(channelClass)
@@ -155,6 +164,7 @@ final class Transport implements AutoCloseable {
 
     @Override
     public void close() {
+        lookups.shutdown();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     }
 }
