@@ -193,15 +193,33 @@ class NbdBackstoreIT {
         }
     }
 
-    /** Waits (60 s at most) until backstore d1 has {@code state} in {@code backstore:list}. */
-    private void awaitState(String state) throws InterruptedException {
+    /**
+     * jtarget restarted while nbdkit is down: the restored backstore cannot open, is listed FAILED with the
+     * reason, and the core's retries open it once nbdkit is back.
+     */
+    @Test
+    @Order(5)
+    void aRestoredBackstoreWhoseServerIsDownOpensWhenItReturns() throws Exception {
+        Cmd.assumeQemuIscsi();
+        assertTrue(jtarget.stop(), "jtarget stopped cleanly");
+        nbdkit.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        jtarget.start();
+        String failed = awaitState("failed");
+        assertTrue(failed.contains("nbd://127.0.0.1:" + nbdPort + ": connection refused"), failed);
+        startNbdkit();
+        awaitState("online");
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x11 2M 64k");
+    }
+
+    /** Waits (60 s at most) until backstore d1 has {@code state} in {@code backstore:list}; its line. */
+    private String awaitState(String state) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             String list = jtarget.exec("backstore:list").out();
             for (String line : list.split("\n")) {
                 String[] cols = line.trim().split("\\s+");
                 if (cols.length > 2 && cols[0].equals("d1") && cols[2].equals(state)) {
-                    return;
+                    return line;
                 }
             }
             if (System.nanoTime() > deadline) {
