@@ -62,6 +62,7 @@ final class NbdBackstore implements Backstore {
     private static final class Slot {
         final AtomicReference<NbdConnection> connection = new AtomicReference<>();
         long backoffMillis = BACKOFF_MIN_MILLIS;
+        boolean mismatchLogged;
     }
 
     NbdBackstore(String name, NbdUri uri, Transport transport, List<NbdConnection> connections, int blockSize,
@@ -382,7 +383,9 @@ final class NbdBackstore implements Backstore {
             }
             transport.connect(uri).whenComplete((c, t) -> {
                 if (c != null && (closed || !c.export().sameAs(export))) {
-                    if (!closed) {
+                    lastLoss = "the server came back with another export (size " + c.export().size() + ")";
+                    if (!closed && !s.mismatchLogged) {
+                        s.mismatchLogged = true; // once per outage, not at every attempt
                         LOG.error("backstore {}: {} came back with another export (size {}, flags 0x{}; expected: size {},"
                                 + " flags 0x{}); not using it", name, uri, c.export().size(),
                                 Integer.toHexString(c.export().flags()), export.size(), Integer.toHexString(export.flags()));
@@ -399,6 +402,7 @@ final class NbdBackstore implements Backstore {
                     reconnect(s);
                 } else {
                     s.backoffMillis = BACKOFF_MIN_MILLIS;
+                    s.mismatchLogged = false;
                     LOG.info("backstore {}: {} reconnected", name, uri);
                     attach(s, c);
                     drain();

@@ -403,6 +403,26 @@ class NbdProtocolTest extends ClientFixture {
         b.close().toCompletableFuture().get(10, TimeUnit.SECONDS); // a later close by the core completes too
     }
 
+    @Test
+    void aServerBackWithAnotherSizeIsNotUsed() throws Exception {
+        FakeNbdServer s = server(c -> {
+            boolean first = firstConnection.compareAndSet(true, false);
+            c.negotiate(first ? 1 << 20 : 2 << 20, 0, false); // then the first connection ends at once
+            if (!first) {
+                c.in.read();
+            }
+        });
+        Backstore b = opened(s.uri(""));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String message;
+        do {
+            assertTrue(System.nanoTime() < deadline, "never refused for the other size");
+            message = failure(b.read(0, 1, UnpooledByteBufAllocator.DEFAULT)).getMessage();
+        } while (!message.contains("another export"));
+        assertTrue(message.endsWith("reconnecting (the server came back with another export (size 2097152))"), message);
+        assertEquals(2048, b.blockCount(), "the size it opened with");
+    }
+
     private final java.util.concurrent.atomic.AtomicBoolean firstConnection = new java.util.concurrent.atomic.AtomicBoolean(true);
 
     private static BackstoreException waitForNotReady(Backstore b) throws Exception {
