@@ -181,6 +181,101 @@ class NbdBackstoreIT {
         Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, "read -P 0x11 2M 64k", "read -P 0x3c " + (SIZE - 4096) + " 4k");
     }
 
+    /**
+     * Issue 7 §5: the nbd bundle replaced by a rebuilt jar while one qemu-io session writes (each write a
+     * pattern of its own) and re-reads data written before. FileInstall updates the bundle: its provider
+     * leaves (the LUN answers NOT READY, a retriable error) and comes back, the LUN is opened again on the
+     * same export. No read ever returns wrong data, and every write answered GOOD reads back afterwards.
+     */
+    @Test
+    @Order(6)
+    void theBundleReplacedByARebuiltJarUnderIoNeverGivesWrongData() throws Exception {
+        Cmd.assumeQemuIscsi();
+        awaitState("online");
+        Path deploy = jtarget.home().resolve("deploy");
+        Path jar;
+        try (var jars = Files.newDirectoryStream(deploy, "jtarget-backstore-nbd-*.jar")) {
+            jar = jars.iterator().next();
+        }
+        Path log = jtarget.home().resolve("logs/jtarget.log");
+        long arrivalsBefore = count(Files.readString(log), "Backstore type nbd is present");
+        long base = 16L << 20;
+        int writes = 120;
+        List<String> load = new java.util.ArrayList<>();
+        for (int i = 0; i < writes; i++) {
+            load.add("write -P " + pattern(i) + " " + (base + i * 65536L) + " 64k");
+            load.add("read -P 0x11 2M 64k"); // written by an earlier test, before the swap
+            load.add("sleep 50");
+        }
+        Path out = jtarget.dir().resolve("hot-replace-qemu.out");
+        Process qemu = Qemu.start(out, jtarget.portal(), DEFAULT_IQN, LUN, load.toArray(String[]::new));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (Qemu.wroteOffsets(Qemu.read(out)).size() < 5) {
+                if (System.nanoTime() > deadline || !qemu.isAlive()) {
+                    fail("qemu-io did not start writing:\n" + Qemu.read(out));
+                }
+                Thread.sleep(50); // polling a condition with a deadline
+            }
+            rebuild(jar);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (count(Files.readString(log), "Backstore type nbd is present") <= arrivalsBefore) {
+                if (System.nanoTime() > deadline) {
+                    fail("the rebuilt nbd bundle did not come up within 60 s");
+                }
+                Thread.sleep(100); // polling a condition with a deadline
+            }
+            awaitState("online");
+            assertTrue(qemu.waitFor(120, TimeUnit.SECONDS), () -> "qemu-io hung:\n" + Qemu.read(out));
+        } finally {
+            Qemu.stop(qemu, Duration.ofSeconds(1));
+        }
+        String output = Qemu.read(out);
+        assertFalse(output.contains("verification failed"), () -> "wrong data returned:\n" + output);
+        long readsGood = count(output, "read 65536/65536 bytes at offset 2097152");
+        List<Long> acked = Qemu.wroteOffsets(output);
+        long failed = count(output, "failed: ");
+        assertEquals(2L * writes, acked.size() + readsGood + failed, () -> "every command GOOD or failed:\n" + output);
+        List<String> check = new java.util.ArrayList<>();
+        for (long offset : acked) {
+            check.add("read -P " + pattern((int) ((offset - base) / 65536)) + " " + offset + " 64k");
+        }
+        Qemu.io(jtarget.portal(), DEFAULT_IQN, LUN, check.toArray(String[]::new));
+        System.out.printf("NbdBackstoreIT bundle replaced under I/O: %d of %d writes GOOD (all read back), %d of %d"
+                + " re-reads GOOD, %d commands failed (retriable) while the bundle was updated, 0 wrong data%n",
+                acked.size(), writes, readsGood, writes, failed);
+    }
+
+    private static String pattern(int i) {
+        return "0x" + Integer.toHexString(0x40 + i % 64);
+    }
+
+    private static long count(String s, String what) {
+        long n = 0;
+        for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + what.length())) {
+            n++;
+        }
+        return n;
+    }
+
+    /** A rebuilt jar: the same classes plus one new entry, moved over the deployed one (FileInstall updates). */
+    private void rebuild(Path jar) throws IOException {
+        Path rebuilt = jtarget.dir().resolve("rebuilt-" + jar.getFileName());
+        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(jar));
+             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(rebuilt))) {
+            for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+            out.putNextEntry(new java.util.zip.ZipEntry("META-INF/jtarget-rebuilt.txt"));
+            out.write(("rebuilt at " + System.nanoTime() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.closeEntry();
+        }
+        Files.move(rebuilt, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** Waits (30 s at most) until jtarget's log has a line with {@code text}. */
     private void awaitLog(String text) throws IOException, InterruptedException {
         Path log = jtarget.home().resolve("logs/jtarget.log");
