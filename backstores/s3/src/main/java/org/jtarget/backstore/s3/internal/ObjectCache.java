@@ -193,46 +193,74 @@ final class ObjectCache {
     }
 
     /**
-     * Makes the object read as zeros in the store at once: deletes it, then drops it from the cache. Until the
-     * delete succeeded a dirty object stays dirty (a crash in between uploads it again: the UNMAP was not
+     * Makes the objects read as zeros in the store at once: deletes them (in parallel), then drops them from the
+     * cache. Until its delete succeeded a dirty object stays dirty (a crash in between uploads it again: the UNMAP was not
      * acknowledged, the writes before it were).
      */
-    void delete(long object) throws BackstoreException {
-        Entry e;
+    void delete(List<Long> objects) throws BackstoreException {
+        List<Entry> held = new ArrayList<>();
         lock.lock();
         try {
-            while ((e = entries.get(object)) != null
-                    && (e.pins > 0 || e.uploading || e.loading != null || e.deleting)) {
-                changed.awaitUninterruptibly();
-            }
-            if (e != null) {
-                e.deleting = true;
-                e.pins++;
+            for (long object : objects) {
+                Entry e;
+                while ((e = entries.get(object)) != null
+                        && (e.pins > 0 || e.uploading || e.loading != null || e.deleting)) {
+                    changed.awaitUninterruptibly();
+                }
+                if (e != null) {
+                    e.deleting = true;
+                    e.pins++;
+                }
+                held.add(e);
             }
         } finally {
             lock.unlock();
         }
-        boolean deleted = false;
+        List<CompletableFuture<Void>> deletes = new ArrayList<>();
+        for (long object : objects) { // in parallel, as many as the upload pool runs
+            try {
+                deletes.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        store.delete(object);
+                    } catch (IOException x) {
+                        throw new CompletionException(x);
+                    }
+                }, uploads));
+            } catch (RejectedExecutionException x) {
+                deletes.add(CompletableFuture.failedFuture(new IOException(name + ": closed")));
+            }
+        }
+        Throwable failure = null;
+        boolean[] deleted = new boolean[objects.size()];
+        for (int i = 0; i < deletes.size(); i++) {
+            try {
+                deletes.get(i).get();
+                deleted[i] = true;
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                failure = x;
+            } catch (ExecutionException x) {
+                failure = failure == null ? x.getCause() : failure;
+            }
+        }
+        lock.lock();
         try {
-            onPool(uploads, SenseReason.WRITE_ERROR, () -> {
-                store.delete(object);
-                return null;
-            });
-            deleted = true;
-        } finally {
-            if (e != null) {
-                lock.lock();
-                try {
+            for (int i = 0; i < held.size(); i++) {
+                Entry e = held.get(i);
+                if (e != null) {
                     e.pins--;
                     e.deleting = false;
-                    if (deleted && entries.get(object) == e) {
+                    if (deleted[i] && entries.get(e.object) == e) {
                         forget(e);
                     }
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
                 }
             }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (failure != null) {
+            throw new BackstoreException(SenseReason.WRITE_ERROR, name + ": " + failure.getMessage(), failure);
         }
     }
 

@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  */
 final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     private static final Logger LOG = LoggerFactory.getLogger(S3Backstore.class);
+    /** Whole objects deleted at once by one UNMAP: at most this many DELETE requests in flight per command. */
+    static final int DELETE_BATCH = 64;
+    /** Objects one UNMAP descriptor may cover (MAXIMUM UNMAP LBA COUNT), so one command stays bounded. */
+    static final int MAX_UNMAP_OBJECTS = 1024;
 
     /** Closes what the provider opened for this backstore (pools, lease, files), after the final flush. */
     interface Closer {
@@ -85,7 +89,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
         return BackstoreLimits.DEFAULT
                 .withOptimalTransferBytes(Math.min(max, Math.max(objectSize, BackstoreLimits.DEFAULT.optimalTransferBytes())))
                 .withOptimalGranularityBytes(objectSize)
-                .withUnmap(0, objectSize);
+                .withUnmap((long) MAX_UNMAP_OBJECTS * objectSize, objectSize);
     }
 
     @Override
@@ -168,17 +172,25 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
             long pos = lba * blockSize;
             long end = pos + blocks * blockSize;
             List<Long> partial = new ArrayList<>();
+            List<Long> whole = new ArrayList<>();
             while (pos < end) {
                 long object = pos / objectSize;
                 int offset = (int) (pos % objectSize);
                 int n = (int) Math.min(end - pos, objectSize - offset);
                 if (n == objectSize || isLastObjectTail(object, offset, n)) {
-                    cache.delete(object);
+                    whole.add(object);
+                    if (whole.size() == DELETE_BATCH) {
+                        cache.delete(whole);
+                        whole.clear();
+                    }
                 } else {
                     cache.write(object, offset, n, null);
                     partial.add(object);
                 }
                 pos += n;
+            }
+            if (!whole.isEmpty()) {
+                cache.delete(whole);
             }
             if (fua) {
                 for (long o : partial) {

@@ -178,7 +178,7 @@ class ObjectCacheTest {
         c.flush(-1);
         assertNull(store.objects.get(1L));
         assertEquals(0, store.puts.get());
-        c.delete(7); // deleting one never written
+        c.delete(java.util.List.of(7L)); // deleting one never written
         assertFalse(c.mapped(7));
         c.close();
     }
@@ -188,7 +188,7 @@ class ObjectCacheTest {
         store.objects.put(0L, pattern(OBJECT, 1).array());
         ObjectCache c = cache(4, 60_000, 1000);
         write(c, 0, 0, pattern(OBJECT, 3));
-        c.delete(0);
+        c.delete(java.util.List.of(0L));
         assertEquals(0, c.dirtyObjects());
         assertNull(store.objects.get(0L));
         assertArrayEquals(new byte[OBJECT], read(c, 0, 0, OBJECT));

@@ -151,6 +151,7 @@ class S3BackstoreTest {
         assertEquals(16 * MIB / 512, b.blockCount());
         assertEquals(MIB, b.limits().optimalGranularityBytes());
         assertEquals(MIB, b.limits().unmapGranularityBytes());
+        assertEquals(1024L * MIB, b.limits().maxUnmapBytes(), "one UNMAP descriptor covers at most 1024 objects");
         assertTrue(b.writeCacheEnabled());
         write(b, 0, pattern(4096, 1), false);
         write(b, 5 * 2048 + 7, pattern(3 * MIB, 2), false); // objects 5 to 8, not aligned
