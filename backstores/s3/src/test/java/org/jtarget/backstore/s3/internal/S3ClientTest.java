@@ -83,4 +83,37 @@ class S3ClientTest {
         S3Exception e = assertThrows(S3Exception.class, () -> c.get("x"));
         assertEquals("http://127.0.0.1:" + port + ": connection refused", e.getMessage());
     }
+
+    /** A server answering 503 SlowDown {@code failures} times, then 200: the client retries with backoff. */
+    @Test
+    void slowDownIsRetriedThenReportedInsteadOfHanging() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(2);
+        com.sun.net.httpserver.HttpServer slow = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        slow.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            exchange.getRequestBody().readAllBytes();
+            boolean fail = failures.getAndDecrement() > 0;
+            byte[] body = (fail ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    : "ok").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(fail ? 503 : 200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        slow.start();
+        try {
+            S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + slow.getAddress().getPort()), "bkt", true,
+                    new SigV4("a", "b", "us-east-1"), 3, 1);
+            assertArrayEquals("ok".getBytes(StandardCharsets.UTF_8), c.get("k").data());
+            assertEquals(3, requests.get(), "two 503 answers, then the third try succeeded");
+            failures.set(1000);
+            S3Exception e = assertThrows(S3Exception.class, () -> c.put("k", new byte[] {1}, false));
+            assertEquals(6, requests.get(), "three tries, then the error");
+            assertEquals(503, e.status());
+            assertTrue(e.getMessage().endsWith("HTTP 503 SlowDown (Please reduce your request rate.)"), e.getMessage());
+        } finally {
+            slow.stop(0);
+        }
+    }
 }
