@@ -258,11 +258,18 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
         return submit(pool, () -> { }, io);
     }
 
-    /** Runs {@code io} on the pool; when the pool refuses it, runs {@code refused} and answers BUSY (or NOT READY). */
+    /**
+     * Runs {@code io} on the pool. When the pool refuses it (BUSY, or NOT READY once closed) or the core cancelled
+     * it before it started, {@code io} does not run and {@code refused} does (it releases what {@code io} would have).
+     */
     private CompletionStage<Void> submit(ExecutorService pool, Runnable refused, Io io) {
         CompletableFuture<Void> out = new CompletableFuture<>();
         try {
             pool.execute(() -> {
+                if (out.isCancelled()) { // the core gave up on it while it was queued: do nothing
+                    refused.run();
+                    return;
+                }
                 try {
                     io.run();
                     out.complete(null);
