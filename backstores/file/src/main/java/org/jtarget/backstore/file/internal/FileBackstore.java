@@ -15,6 +15,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.Completions;
+import org.jtarget.spi.backstore.Extent;
 import org.jtarget.spi.backstore.BackstoreException;
 import org.jtarget.spi.backstore.CryptographicErase;
 import org.jtarget.spi.backstore.ThinProvisioning;
@@ -246,7 +248,13 @@ final class FileBackstore implements Backstore {
     }
 
     @Override
-    public void close() {
+    public CompletionStage<Void> close() {
+        closeNow();
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Flushes and releases the storage at once. */
+    void closeNow() {
         try {
             channel.force(false);
         } catch (IOException e) {
@@ -388,7 +396,15 @@ final class FileBackstore implements Backstore {
         }
 
         @Override
-        public long extent(long lba) {
+        public CompletionStage<Extent> extent(long lba) {
+            return Completions.now(() -> {
+                long e = extentNow(lba);
+                return new Extent(Math.abs(e), e > 0);
+            });
+        }
+
+        /** The extent at {@code lba} in blocks, negative when deallocated. */
+        long extentNow(long lba) {
             if (lba < 0 || lba >= blockCount) {
                 throw new IllegalArgumentException("lba: " + lba + " (expected: < " + blockCount + ")");
             }

@@ -1,5 +1,7 @@
 package org.jtarget.backstore.file.internal;
 
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletableFuture;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
@@ -23,6 +25,7 @@ import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.BackstoreParameters;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
+import org.jtarget.spi.backstore.Completions;
 import org.jtarget.spi.backstore.BackstoreException;
 import org.jtarget.spi.backstore.BackstoreProvider;
 import org.jtarget.spi.backstore.ParameterDescriptor;
@@ -102,7 +105,12 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     }
 
     @Override
-    public Backstore open(BackstoreContext context) throws BackstoreException {
+    public CompletionStage<Backstore> open(BackstoreContext context) {
+        return Completions.now(() -> openNow(context));
+    }
+
+    /** Opens at once: local storage needs no waiting. */
+    Backstore openNow(BackstoreContext context) throws BackstoreException {
         Map<String, String> p = context.parameters();
         BackstoreParameters.checkKnown(p, KNOWN);
         Path path = path(context);
@@ -193,7 +201,14 @@ public final class FileBackstoreProvider implements BackstoreProvider {
     }
 
     @Override
-    public void destroy(BackstoreContext context) throws BackstoreException {
+    public CompletionStage<Void> destroy(BackstoreContext context) {
+        return Completions.now(() -> {
+            destroyNow(context);
+            return null;
+        });
+    }
+
+    void destroyNow(BackstoreContext context) throws BackstoreException {
         Path path = path(context);
         Path data = context.dataDirectory().toAbsolutePath().normalize();
         Path keyFile = Encryption.keyFile(context.dataDirectory(), context.name());

@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.Completions;
+import org.jtarget.spi.backstore.Extent;
 import org.jtarget.spi.backstore.BackstoreException;
 import org.jtarget.spi.backstore.ThinProvisioning;
 import org.slf4j.Logger;
@@ -204,7 +206,15 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
 
     /** Mapped state by chunk: a chunk holding any written byte counts as mapped in full. */
     @Override
-    public long extent(long lba) {
+    public CompletionStage<Extent> extent(long lba) {
+        return Completions.now(() -> {
+            long e = extentNow(lba);
+            return new Extent(Math.abs(e), e > 0);
+        });
+    }
+
+    /** The extent at {@code lba} in blocks, negative when deallocated. */
+    long extentNow(long lba) {
         if (lba < 0 || lba >= blockCount) {
             throw new IllegalArgumentException("lba: " + lba + " (expected: < " + blockCount + ")");
         }
@@ -226,7 +236,13 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
 
     /** Frees every chunk and returns its memory to the budget. */
     @Override
-    public void close() {
+    public CompletionStage<Void> close() {
+        closeNow();
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Flushes and releases the storage at once. */
+    void closeNow() {
         for (int i = 0; i < chunks.length(); i++) {
             release(chunks.getAndSet(i, null));
         }

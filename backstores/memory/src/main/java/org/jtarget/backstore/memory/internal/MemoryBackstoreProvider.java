@@ -1,5 +1,7 @@
 package org.jtarget.backstore.memory.internal;
 
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletableFuture;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
@@ -7,6 +9,7 @@ import java.util.List;
 import java.util.Set;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
+import org.jtarget.spi.backstore.Completions;
 import org.jtarget.spi.backstore.BackstoreException;
 import org.jtarget.spi.backstore.BackstoreParameters;
 import org.jtarget.spi.backstore.BackstoreProvider;
@@ -95,7 +98,12 @@ public final class MemoryBackstoreProvider implements BackstoreProvider {
     }
 
     @Override
-    public Backstore open(BackstoreContext context) throws BackstoreException {
+    public CompletionStage<Backstore> open(BackstoreContext context) {
+        return Completions.now(() -> openNow(context));
+    }
+
+    /** Opens at once: local storage needs no waiting. */
+    Backstore openNow(BackstoreContext context) throws BackstoreException {
         BackstoreParameters.checkKnown(context.parameters(), KNOWN);
         String sizeText = context.parameters().get(SIZE);
         if (sizeText == null) {

@@ -125,7 +125,7 @@ class MemoryBackstoreTest {
         }
         join(b.write(0, ones, false));
         assertEquals(4 * MIB, b.allocatedBytes());
-        assertEquals(8192, thin.extent(0));
+        assertEquals(8192, ((MemoryBackstore) thin).extentNow(0));
 
         // From the middle of chunk 0 to the middle of chunk 3: chunks 1 and 2 are freed.
         join(thin.unmap(1024, 5120));
@@ -137,15 +137,15 @@ class MemoryBackstoreTest {
             assertEquals(expected, dst.getByte(block * 512), "block " + block);
             assertEquals(expected, dst.getByte(block * 512 + 511), "block " + block);
         }
-        assertEquals(2048, thin.extent(0), "chunk 0 mapped, in full");
-        assertEquals(1024, thin.extent(1024), "to the end of chunk 0");
-        assertEquals(-4096, thin.extent(2048), "chunks 1 and 2 deallocated");
-        assertEquals(-1, thin.extent(6143));
-        assertEquals(2048, thin.extent(6144));
-        assertEquals(1, thin.extent(8191));
+        assertEquals(2048, ((MemoryBackstore) thin).extentNow(0), "chunk 0 mapped, in full");
+        assertEquals(1024, ((MemoryBackstore) thin).extentNow(1024), "to the end of chunk 0");
+        assertEquals(-4096, ((MemoryBackstore) thin).extentNow(2048), "chunks 1 and 2 deallocated");
+        assertEquals(-1, ((MemoryBackstore) thin).extentNow(6143));
+        assertEquals(2048, ((MemoryBackstore) thin).extentNow(6144));
+        assertEquals(1, ((MemoryBackstore) thin).extentNow(8191));
         join(thin.unmap(0, 8192));
         assertEquals(0, b.allocatedBytes());
-        assertEquals(-8192, thin.extent(0));
+        assertEquals(-8192, ((MemoryBackstore) thin).extentNow(0));
     }
 
     @Test
@@ -222,8 +222,8 @@ class MemoryBackstoreTest {
         mixed.setByte(MIB + 7, 9);
         join(b.write(4 * 2048, mixed, false));
         assertEquals(2 * MIB, small.allocatedBytes());
-        assertEquals(-2048, b.extent(4 * 2048), "the all-zero chunk stays deallocated");
-        assertEquals(2048, b.extent(5 * 2048));
+        assertEquals(-2048, b.extentNow(4 * 2048), "the all-zero chunk stays deallocated");
+        assertEquals(2048, b.extentNow(5 * 2048));
     }
 
     @Test
@@ -379,7 +379,7 @@ class MemoryBackstoreTest {
 
     private MemoryBackstore open(MemoryBackstoreProvider p, Map<String, String> parameters) {
         try {
-            MemoryBackstore b = (MemoryBackstore) p.open(new BackstoreContext("ram", parameters, Path.of("/nonexistent")));
+            MemoryBackstore b = (MemoryBackstore) p.openNow(new BackstoreContext("ram", parameters, Path.of("/nonexistent")));
             opened.add(b);
             return b;
         } catch (BackstoreException e) {
@@ -402,7 +402,7 @@ class MemoryBackstoreTest {
 
     private void assertInvalid(String messageStart, Map<String, String> parameters) {
         BackstoreException e = assertThrows(BackstoreException.class,
-                () -> provider.open(new BackstoreContext("ram", parameters, Path.of("/nonexistent"))));
+                () -> provider.openNow(new BackstoreContext("ram", parameters, Path.of("/nonexistent"))));
         assertEquals(SenseReason.INVALID_FIELD_IN_PARAMETER_LIST, e.reason());
         assertTrue(e.getMessage().startsWith(messageStart), e.getMessage());
     }

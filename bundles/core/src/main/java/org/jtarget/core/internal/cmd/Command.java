@@ -107,14 +107,36 @@ public final class Command {
         return d == null ? 0 : Math.min(d.readableBytes(), parsed.dataOutLength());
     }
 
-    /** The backstore this command runs against (held since it started), or NOT READY. */
+    /**
+     * The backstore this command runs against (held since it started), or NOT READY. Its requests are
+     * tracked, so that {@link #cancelBackstoreRequests()} can give up on them.
+     */
     public Backstore backstore() {
+        TrackedBackstore t = tracked;
+        if (t != null) {
+            return t;
+        }
         ScsiLogicalUnit.Lease l = lease;
         if (l == null) {
             throw new ScsiException(SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION);
         }
-        return l.backstore();
+        t = new TrackedBackstore(l.backstore());
+        tracked = t;
+        return t;
     }
+
+    /**
+     * Cancels the backstore requests of this command that have not completed (task management gave up
+     * waiting for them): the command's stage then ends, and the late answers are the backstore's to drop.
+     */
+    public void cancelBackstoreRequests() {
+        TrackedBackstore t = tracked;
+        if (t != null) {
+            t.cancelAll();
+        }
+    }
+
+    private volatile TrackedBackstore tracked;
 
     public ScsiLogicalUnit.Lease lease() {
         return lease;
@@ -201,6 +223,11 @@ public final class Command {
     /** Completes once the command no longer runs (answered or aborted). */
     public CompletableFuture<Void> finished() {
         return finished;
+    }
+
+    /** The allocator of Data-In buffers (direct, pooled), also given to backstore reads. */
+    public static io.netty.buffer.ByteBufAllocator allocator() {
+        return PooledByteBufAllocator.DEFAULT;
     }
 
     /** A direct pooled buffer for Data-In (the fabric releases it). */

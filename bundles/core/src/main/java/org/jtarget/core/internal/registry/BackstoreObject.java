@@ -24,6 +24,8 @@ final class BackstoreObject {
     String detail = "";
     /** Bumped on every open or close, so a stale background open knows it lost the race. */
     long generation;
+    /** An open of this object is running (see {@link Opener}). */
+    boolean opening;
 
     BackstoreObject(String name, String type, Map<String, String> parameters, String serial, LogicalUnit unit) {
         this.name = name;

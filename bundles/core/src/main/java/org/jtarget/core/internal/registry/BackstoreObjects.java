@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,11 +33,9 @@ final class BackstoreObjects {
     private final ConcurrentSkipListMap<String, BackstoreObject> backstores;
     private final ConcurrentSkipListMap<String, Target> targets;
     private final Map<String, BackstoreProvider> providers;
-    private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "jtarget-backstore-open");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Opener opener;
+    /** Names of backstores being created (their open runs outside the lock); guarded by the lock. */
+    private final java.util.Set<String> creating = new java.util.HashSet<>();
     private final SecureRandom random = new SecureRandom();
 
     /** Shares the registry's lock and maps; {@code registry} is told of every change. */
@@ -49,13 +47,14 @@ final class BackstoreObjects {
         this.backstores = registry.backstores;
         this.targets = registry.targets;
         this.providers = registry.providers;
+        this.opener = new Opener(lock, backstores, providers, dataDirectory);
     }
 
     // ---- lifecycle and the provider whiteboard ----
 
     /** The core is stopping: no more background opens. */
     void stopOpener() {
-        opener.shutdownNow();
+        opener.stop();
     }
 
     /** Takes every object offline and returns the storage to close once drained. Holds the lock. */
@@ -86,7 +85,7 @@ final class BackstoreObjects {
             lock.unlock();
         }
         LOG.info("Backstore type {} is present", type);
-        opener.execute(() -> openAll(type, provider));
+        openAll(type);
     }
 
     void providerLeft(String type, BackstoreProvider provider) {
@@ -128,35 +127,65 @@ final class BackstoreObjects {
     BackstoreInfo createBackstore(String name, String type, Map<String, String> parameters) {
         Names.checkObjectName("backstore", name);
         Map<String, String> params = parameters == null ? Map.of() : parameters;
-        BackstoreInfo info;
+        BackstoreProvider provider;
+        Map<String, String> effective;
         lock.lock();
         try {
-            if (backstores.containsKey(name)) {
+            if (backstores.containsKey(name) || creating.contains(name)) {
                 throw new TargetException("backstore already exists: " + name);
             }
-            BackstoreProvider provider = providers.get(type);
+            provider = providers.get(type);
             if (provider == null) {
                 throw new TargetException(noProvider(type));
             }
-            Map<String, String> effective = Validation.validate(provider, type, params);
-            String serial = newSerial();
-            BackstoreObject obj = new BackstoreObject(name, type, params, serial,
-                    engine.createLogicalUnit(name, serial));
-            String prProblem = obj.unit.persistReservations(BackstoreObject.reservationsFile(dataDirectory, name));
-            if (prProblem != null) {
-                LOG.warn("Backstore {}: saved persistent reservations ignored: {}", name, prProblem);
+            effective = Validation.validate(provider, type, params);
+            creating.add(name);
+        } finally {
+            lock.unlock();
+        }
+        BackstoreInfo info;
+        try {
+            // outside the lock: a remote backstore connects to its server meanwhile
+            CompletionStage<Backstore> opening;
+            try {
+                opening = provider.open(new BackstoreContext(name, effective, dataDirectory));
+            } catch (RuntimeException e) {
+                opening = CompletableFuture.failedFuture(e);
             }
             Backstore opened;
             try {
-                opened = provider.open(new BackstoreContext(name, effective, dataDirectory));
+                opened = Opener.await(opening, Opener.TIMEOUT_SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                opening.thenAccept(b -> Opener.closeLater(name, b));
+                throw new TargetException("cannot open backstore " + name + ": interrupted");
             } catch (Exception e) {
+                opening.thenAccept(b -> Opener.closeLater(name, b)); // one that opens after the timeout
                 throw new TargetException("cannot open backstore " + name + ": " + e.getMessage(), e);
             }
-            obj.online(opened);
-            backstores.put(name, obj);
-            info = obj.info();
+            lock.lock();
+            try {
+                String serial = newSerial();
+                BackstoreObject obj = new BackstoreObject(name, type, params, serial,
+                        engine.createLogicalUnit(name, serial));
+                String prProblem = obj.unit.persistReservations(
+                        BackstoreObject.reservationsFile(dataDirectory, name));
+                if (prProblem != null) {
+                    LOG.warn("Backstore {}: saved persistent reservations ignored: {}", name, prProblem);
+                }
+                obj.online(opened);
+                backstores.put(name, obj);
+                info = obj.info();
+            } finally {
+                lock.unlock();
+            }
         } finally {
-            lock.unlock();
+            lock.lock();
+            try {
+                creating.remove(name);
+            } finally {
+                lock.unlock();
+            }
         }
         registry.changed();
         return info;
@@ -182,6 +211,7 @@ final class BackstoreObjects {
                 throw new TargetException("cannot destroy the data of backstore " + name + ": " + noProvider(obj.type));
             }
             backstores.remove(name);
+            opener.forget(obj);
             old = obj.offline(BackstoreInfo.State.OFFLINE, "deleted");
             try { // its APTPL reservations go with it
                 java.nio.file.Files.deleteIfExists(BackstoreObject.reservationsFile(dataDirectory, name));
@@ -195,7 +225,11 @@ final class BackstoreObjects {
         registry.changed();
         if (destroyData) {
             try {
-                provider.destroy(new BackstoreContext(name, Validation.withDefaults(provider, obj.parameters), dataDirectory));
+                Opener.await(provider.destroy(new BackstoreContext(name,
+                        Validation.withDefaults(provider, obj.parameters), dataDirectory)), Opener.TIMEOUT_SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TargetException("backstore " + name + " was deleted; removing its data was interrupted");
             } catch (Exception e) {
                 throw new TargetException("backstore " + name + " was deleted, but its data could not be removed: "
                         + e.getMessage(), e);
@@ -242,49 +276,23 @@ final class BackstoreObjects {
         return String.format("%016x", random.nextLong());
     }
 
-    /** Opens what a provider that just arrived can serve; one object at a time so admin calls interleave. */
-    private void openAll(String type, BackstoreProvider provider) {
-        int online = 0;
-        int failed = 0;
-        for (String name : List.copyOf(backstores.keySet())) {
-            if (Thread.currentThread().isInterrupted()) {
-                return;
-            }
-            lock.lock();
-            try {
-                BackstoreObject obj = backstores.get(name);
-                if (providers.get(type) != provider) {
-                    return;
+    /** Opens (in the background, bounded) every object of a type whose provider just arrived. */
+    private void openAll(String type) {
+        lock.lock();
+        try {
+            for (BackstoreObject obj : backstores.values()) {
+                if (obj.type.equals(type) && obj.state != BackstoreInfo.State.ONLINE) {
+                    opener.request(obj);
                 }
-                if (obj != null && obj.type.equals(type) && obj.state != BackstoreInfo.State.ONLINE) {
-                    if (open(obj, provider)) {
-                        online++;
-                    } else {
-                        failed++;
-                    }
-                }
-            } finally {
-                lock.unlock();
             }
-        }
-        if (online + failed > 0) {
-            LOG.info("Backstore type {}: {} object(s) back online, {} failed", type, online, failed);
+        } finally {
+            lock.unlock();
         }
     }
 
-    /** Opens an offline object in place; a failure leaves it FAILED with the reason. Holds the lock. */
-    boolean open(BackstoreObject obj, BackstoreProvider provider) {
-        try {
-            Map<String, String> effective = Validation.validate(provider, obj.type, obj.parameters);
-            obj.online(provider.open(new BackstoreContext(obj.name, effective, dataDirectory)));
-            LOG.debug("Backstore {} is online", obj.name);
-            return true;
-        } catch (Exception e) {
-            obj.state = BackstoreInfo.State.FAILED;
-            obj.detail = e.getMessage() == null ? e.toString() : e.getMessage();
-            LOG.error("Backstore {} could not be opened: {}", obj.name, obj.detail);
-            return false;
-        }
+    /** Opens an offline object, at once when its provider completes the open at once, else in the background. */
+    void open(BackstoreObject obj) {
+        opener.request(obj);
     }
 
     /** Waits until nothing uses {@code old} any more, then closes it. Never holds the lock. */
@@ -302,7 +310,7 @@ final class BackstoreObjects {
             LOG.warn("Backstore {}: drain failed: {}", obj.name, e.toString());
         }
         try {
-            old.close();
+            Opener.closeQuietly(obj.name, old);
         } catch (RuntimeException e) {
             LOG.warn("Backstore {}: close failed: {}", obj.name, e.toString());
         }
@@ -325,6 +333,6 @@ final class BackstoreObjects {
 
     /** For tests: waits until the background opener has run what was queued before this call. */
     void awaitOpener() throws Exception {
-        opener.submit(() -> { }).get(30, TimeUnit.SECONDS);
+        opener.awaitIdle();
     }
 }

@@ -179,9 +179,9 @@ public final class ObjectRegistry implements TargetService, TargetCore {
         return backstoreObjects.newSerial();
     }
 
-    /** For {@link Restorer}: opens an offline object in place. Holds the lock. */
-    boolean open(BackstoreObject obj, BackstoreProvider provider) {
-        return backstoreObjects.open(obj, provider);
+    /** For {@link Restorer}: opens an offline object (at once when its provider can). Holds the lock. */
+    void open(BackstoreObject obj) {
+        backstoreObjects.open(obj);
     }
 
     // ---- targets, TPGs, portals, LUNs, ACLs: TargetTree ----

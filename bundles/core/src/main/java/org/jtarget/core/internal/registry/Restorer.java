@@ -9,7 +9,6 @@ import org.jtarget.api.LunInfo;
 import org.jtarget.api.TargetException;
 import org.jtarget.api.TargetInfo;
 import org.jtarget.api.TpgInfo;
-import org.jtarget.spi.backstore.BackstoreProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,11 +70,14 @@ final class Restorer {
             problems.add("backstore " + b.name() + ": saved persistent reservations ignored: " + prProblem);
         }
         r.backstores.put(b.name(), obj);
-        BackstoreProvider provider = r.providers.get(b.type());
+        org.jtarget.spi.backstore.BackstoreProvider provider = r.providers.get(b.type());
         if (provider == null) {
             obj.detail = "no provider for type " + b.type();
-        } else if (!r.open(obj, provider)) {
-            problems.add("backstore " + b.name() + ": kept FAILED: " + obj.detail);
+        } else {
+            r.open(obj); // a local backstore opens now; a remote one in the background, retried until it opens
+            if (obj.state == BackstoreInfo.State.FAILED) {
+                problems.add("backstore " + b.name() + ": kept FAILED (retried): " + obj.detail);
+            }
         }
     }
 

@@ -12,6 +12,7 @@ import org.jtarget.core.internal.spc.Inquiry;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.ThinProvisioning;
+import org.jtarget.spi.backstore.ZeroWriting;
 import org.jtarget.spi.fabric.ScsiResponse;
 
 /** WRITE SAME(10)/(16), UNMAP and GET LBA STATUS (SBC-3 4.7 logical block provisioning). */
@@ -40,6 +41,11 @@ public final class Provisioning {
         if (unmap && thin != null) {
             return ReadWrite.gated(c, false, v -> thin.unmap(p.lba(), p.blocks())).thenApply(v -> c.goodResponse());
         }
+        ZeroWriting zeroes = bs.zeroWriting().orElse(null);
+        if (zeroes != null && (block == null || allZero(block))) { // the backstore zeroes without being sent zeros
+            return ReadWrite.gated(c, false, v -> zeroes.writeZeroes(p.lba(), p.blocks(), unmap, false))
+                    .thenApply(v -> c.goodResponse());
+        }
         int perChunk = (int) Math.min(p.blocks(), Math.max(1, WRITE_SAME_CHUNK / blockSize));
         ByteBuf pattern = Command.allocate(perChunk * blockSize);
         for (int i = 0; i < perChunk; i++) {
@@ -52,6 +58,10 @@ public final class Provisioning {
         CompletionStage<Void> done = ReadWrite.gated(c, false,
                 v -> writeChunks(bs, p.lba(), p.blocks(), pattern, perChunk, blockSize));
         return done.whenComplete((v, t) -> pattern.release()).thenApply(v -> c.goodResponse());
+    }
+
+    private static boolean allZero(ByteBuf block) {
+        return block.forEachByte(b -> b == 0) < 0;
     }
 
     /** Writes {@code pattern} (perChunk blocks) repeatedly, one backstore call after the other. */
@@ -96,7 +106,7 @@ public final class Provisioning {
             if (lba < 0 || lba > capacity || blocks > capacity - lba) {
                 throw Sense.of(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE).exception();
             }
-            if (blocks > Inquiry.MAX_UNMAP_BLOCKS) {
+            if (blocks > Inquiry.maxUnmapBlocks(c.lu())) {
                 throw Sense.invalidParameterField(8 + 16 * i + 8, -1).exception();
             }
             if (blocks > 0) {
@@ -127,15 +137,26 @@ public final class Provisioning {
         int max = Math.max(1, Math.min(64, (p.allocationLength() - 8) / 16));
         ByteBuf b = Command.allocate(8 + 16 * max);
         b.writeZero(8);
-        long lba = p.lba();
-        for (int i = 0; i < max && lba < capacity; i++) {
-            long extent = thin.extent(lba);
-            boolean deallocated = extent < 0;
-            long blocks = Math.min(Math.max(Math.abs(extent), 1), Math.min(capacity - lba, 0xFFFFFFFFL));
-            b.writeLong(lba).writeInt((int) blocks).writeByte(deallocated ? 1 : 0).writeZero(3);
-            lba += blocks;
+        return describe(thin, b, p.lba(), capacity, max).handle((v, t) -> {
+            if (t != null) {
+                b.release();
+                throw t instanceof java.util.concurrent.CompletionException ce ? ce
+                        : new java.util.concurrent.CompletionException(t);
+            }
+            b.setInt(0, b.writerIndex() - 4); // PARAMETER DATA LENGTH
+            return new ScsiResponse(org.jtarget.scsi.ScsiStatus.GOOD, b, null, 0);
+        });
+    }
+
+    /** Appends up to {@code left} descriptors from {@code lba}, one extent query after the other. */
+    private static CompletionStage<Void> describe(ThinProvisioning thin, ByteBuf b, long lba, long capacity, int left) {
+        if (left == 0 || lba >= capacity) {
+            return CompletableFuture.completedFuture(null);
         }
-        b.setInt(0, b.writerIndex() - 4); // PARAMETER DATA LENGTH
-        return c.respond(b);
+        return thin.extent(lba).thenCompose(e -> {
+            long blocks = Math.min(e.blocks(), Math.min(capacity - lba, 0xFFFFFFFFL));
+            b.writeLong(lba).writeInt((int) blocks).writeByte(e.mapped() ? 0 : 1).writeZero(3);
+            return describe(thin, b, lba + blocks, capacity, left - 1);
+        });
     }
 }

@@ -2,7 +2,6 @@ package org.jtarget.core.internal.sbc;
 
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.jtarget.core.internal.cmd.Cdb;
@@ -41,22 +40,10 @@ public final class ReadWrite {
             return c.good();
         }
         Backstore bs = c.backstore();
-        ByteBuf buf = Command.allocate(p.allocationLength());
-        CompletionStage<Void> io;
-        try {
-            // shared gate: a WRITE ATOMIC (exclusive) is seen whole or not at all
-            io = gated(c, false, v -> bs.read(p.lba(), (int) p.blocks(), buf));
-        } catch (RuntimeException e) {
-            buf.release();
-            throw e;
-        }
-        return io.handle((v, t) -> {
-            if (t != null) {
-                buf.release();
-                throw t instanceof CompletionException ce ? ce : new CompletionException(t);
-            }
-            return new ScsiResponse(ScsiStatus.GOOD, buf, null, 0);
-        });
+        // shared gate: a WRITE ATOMIC (exclusive) is seen whole or not at all. The backstore hands over a
+        // buffer (its own, e.g. a network client's, or one from the pool), which goes to the fabric.
+        return gated(c, false, v -> bs.read(p.lba(), (int) p.blocks(), Command.allocator()))
+                .thenApply(buf -> new ScsiResponse(ScsiStatus.GOOD, buf, null, 0));
     }
 
     /**
@@ -165,16 +152,17 @@ public final class ReadWrite {
     /** Reads into a scratch buffer, runs {@code then} on it, and releases it when that stage ends. */
     static <T> CompletionStage<T> readThen(Backstore bs, long lba, int blocks, int blockSize,
                                            Function<ByteBuf, CompletionStage<T>> then) {
-        ByteBuf medium = Command.allocate(blocks * blockSize);
-        CompletionStage<T> s;
-        try {
-            s = bs.read(lba, blocks, medium).thenCompose(v -> then.apply(medium));
-            // callers hold the gate exclusively (or compare only), so the read needs no gate of its own
-        } catch (RuntimeException e) {
-            medium.release();
-            throw e;
-        }
-        return s.whenComplete((r, t) -> medium.release());
+        // callers hold the gate exclusively (or compare only), so the read needs no gate of its own
+        return bs.read(lba, blocks, Command.allocator()).thenCompose(medium -> {
+            CompletionStage<T> s;
+            try {
+                s = then.apply(medium);
+            } catch (RuntimeException e) {
+                medium.release();
+                throw e;
+            }
+            return s.whenComplete((r, t) -> medium.release());
+        });
     }
 
     /** Offset of the first byte where {@code medium} and {@code data}[from..] differ, or -1. */

@@ -177,7 +177,7 @@ public final class SbcCommands {
 
     /** INVALID FIELD IN CDB when a transfer exceeds the MAXIMUM TRANSFER LENGTH of VPD B0h. */
     static void checkTransfer(Cdb cdb, ScsiLogicalUnit lu, long blocks) {
-        if (blocks > Inquiry.MAX_TRANSFER_BYTES / lu.blockSize()) {
+        if (blocks > Inquiry.maxTransferBlocks(lu)) {
             throw Sense.invalidCdbField(transferLengthOffset(cdb), -1).exception();
         }
     }
@@ -211,7 +211,7 @@ public final class SbcCommands {
         long lba = cdb.u64(2);
         int blocks = cdb.u16(12);
         checkRange(lu, lba, blocks);
-        if (blocks > Inquiry.MAX_TRANSFER_BYTES / lu.blockSize()) { // MAXIMUM ATOMIC TRANSFER LENGTH
+        if (blocks > Inquiry.maxAtomicBlocks(lu)) { // MAXIMUM ATOMIC TRANSFER LENGTH
             throw Sense.invalidCdbField(12, -1).exception();
         }
         return new ParsedCommand(cdb, d, d.handler(), lba, blocks, blocks * lu.blockSize(), 0);

@@ -14,6 +14,7 @@ import org.jtarget.core.internal.sense.SenseData;
 import org.jtarget.core.internal.spc.Inquiry;
 import org.jtarget.scsi.DataDirection;
 import org.jtarget.scsi.ScsiStatus;
+import org.jtarget.spi.backstore.BackstoreException;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.fabric.ScsiResponse;
 import org.jtarget.spi.fabric.ScsiTask;
@@ -277,6 +278,22 @@ public final class CommandPipeline {
             failure = null;
             response = new ScsiResponse(ScsiStatus.TASK_SET_FULL, null, null, 0);
         }
+        if (failure != null && busy(failure)) {
+            // the backstore has too much queued (BackstoreException.busy): SAM-5 5.3.1 TASK SET FULL when this
+            // nexus has other commands in the task set (the initiator lowers its queue depth), else BUSY
+            if (response != null && response.data() != null) {
+                response.data().release();
+            }
+            failure = null;
+            boolean others = false;
+            for (Command other : c.nexus().inFlight()) {
+                if (other != c && other.lu() == c.lu()) {
+                    others = true;
+                    break;
+                }
+            }
+            response = new ScsiResponse(others ? ScsiStatus.TASK_SET_FULL : ScsiStatus.BUSY, null, null, 0);
+        }
         if (failure != null) {
             if (response != null && response.data() != null) {
                 response.data().release();
@@ -297,6 +314,13 @@ public final class CommandPipeline {
         } else {
             finishAborted(c, response);
         }
+    }
+
+    private static boolean busy(Throwable t) {
+        while (t.getCause() != null && !(t instanceof BackstoreException)) {
+            t = t.getCause();
+        }
+        return t instanceof BackstoreException be && be.isBusy();
     }
 
     private static boolean outOfMemory(Throwable t) {

@@ -273,6 +273,12 @@ public final class ScsiLogicalUnit implements LogicalUnit {
         return n;
     }
 
+    /** The bound backstore's limits (VPD B0h), or the defaults while offline. */
+    public org.jtarget.spi.backstore.BackstoreLimits limits() {
+        Backstore b = backstore();
+        return b == null ? org.jtarget.spi.backstore.BackstoreLimits.DEFAULT : b.limits();
+    }
+
     /** Whether the bound backstore deallocates blocks (UNMAP, WRITE SAME UNMAP, VPD B2h, LBPME). */
     public boolean thinProvisioned() {
         Backstore b = backstore();

@@ -11,6 +11,7 @@ import org.jtarget.core.internal.engine.NexusInfo;
 import org.jtarget.core.internal.scsi.ScsiLogicalUnit;
 import org.jtarget.core.internal.sense.Sense;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.BackstoreLimits;
 import org.jtarget.spi.fabric.ScsiResponse;
 
 /**
@@ -203,7 +204,23 @@ public final class Inquiry {
         b.setShort(lenAt, b.writerIndex() - lenAt - 2);
     }
 
-    /** SBC-3 6.5.3: BLOCK LIMITS. */
+    /** MAXIMUM TRANSFER LENGTH in blocks: the backstore's limit, at most the core's {@link #MAX_TRANSFER_BYTES}. */
+    public static int maxTransferBlocks(ScsiLogicalUnit lu) {
+        return (int) (Math.min(lu.limits().maxTransferBytes(), MAX_TRANSFER_BYTES) / lu.blockSize());
+    }
+
+    /** MAXIMUM ATOMIC TRANSFER LENGTH in blocks (WRITE ATOMIC): what the backstore writes atomically. */
+    public static int maxAtomicBlocks(ScsiLogicalUnit lu) {
+        return (int) (Math.min(lu.limits().maxAtomicBytes(), MAX_TRANSFER_BYTES) / lu.blockSize());
+    }
+
+    /** MAXIMUM UNMAP LBA COUNT: the core's {@link #MAX_UNMAP_BLOCKS}, or less when the backstore says so. */
+    public static long maxUnmapBlocks(ScsiLogicalUnit lu) {
+        long max = lu.limits().maxUnmapBytes();
+        return max == 0 ? MAX_UNMAP_BLOCKS : Math.max(1, Math.min(MAX_UNMAP_BLOCKS, max / lu.blockSize()));
+    }
+
+    /** SBC-3 6.5.3: BLOCK LIMITS, from the backstore's {@link BackstoreLimits}. */
     static void blockLimits(ByteBuf b, ScsiLogicalUnit lu) {
         int bs = lu.blockSize();
         boolean thin = lu.thinProvisioned();
@@ -211,16 +228,21 @@ public final class Inquiry {
         b.writeByte(0x00); // WSNZ 0: WRITE SAME with 0 blocks means "to the end"
         b.writeByte(MAX_COMPARE_AND_WRITE_BLOCKS);
         int perPhysical = 1 << lu.physicalBlockExponent();
-        b.writeShort(perPhysical); // OPTIMAL TRANSFER LENGTH GRANULARITY: one physical block
-        b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM TRANSFER LENGTH
-        b.writeInt(OPTIMAL_TRANSFER_BYTES / bs); // OPTIMAL TRANSFER LENGTH
-        b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM PREFETCH LENGTH
-        b.writeInt(thin ? (int) MAX_UNMAP_BLOCKS : 0); // MAXIMUM UNMAP LBA COUNT
+        BackstoreLimits limits = lu.limits();
+        long granularity = limits.optimalGranularityBytes() == 0 ? perPhysical
+                : Math.max(1, limits.optimalGranularityBytes() / bs);
+        b.writeShort((int) Math.min(granularity, 0xFFFF)); // OPTIMAL TRANSFER LENGTH GRANULARITY (the backstore's)
+        b.writeInt(maxTransferBlocks(lu)); // MAXIMUM TRANSFER LENGTH
+        b.writeInt((int) (Math.min(limits.optimalTransferBytes(), MAX_TRANSFER_BYTES) / bs)); // OPTIMAL TRANSFER LENGTH
+        b.writeInt(maxTransferBlocks(lu)); // MAXIMUM PREFETCH LENGTH
+        b.writeInt(thin ? (int) maxUnmapBlocks(lu) : 0); // MAXIMUM UNMAP LBA COUNT
         b.writeInt(thin ? MAX_UNMAP_DESCRIPTORS : 0); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-        b.writeInt(thin ? perPhysical : 0); // OPTIMAL UNMAP GRANULARITY
+        long unmapGranularity = limits.unmapGranularityBytes() == 0 ? perPhysical
+                : Math.max(1, limits.unmapGranularityBytes() / bs);
+        b.writeInt(thin ? (int) Math.min(unmapGranularity, Integer.MAX_VALUE) : 0); // OPTIMAL UNMAP GRANULARITY
         b.writeInt(0); // UGAVALID 0
         b.writeLong(MAX_WRITE_SAME_BLOCKS); // MAXIMUM WRITE SAME LENGTH
-        b.writeInt(MAX_TRANSFER_BYTES / bs); // MAXIMUM ATOMIC TRANSFER LENGTH: any transfer is atomic
+        b.writeInt(maxAtomicBlocks(lu)); // MAXIMUM ATOMIC TRANSFER LENGTH
         b.writeInt(0); // ATOMIC ALIGNMENT: none
         b.writeInt(0); // ATOMIC TRANSFER LENGTH GRANULARITY: none
         b.writeInt(0); // MAXIMUM ATOMIC TRANSFER LENGTH WITH ATOMIC BOUNDARY: boundaries not supported

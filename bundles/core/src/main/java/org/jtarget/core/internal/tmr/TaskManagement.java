@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import org.jtarget.core.internal.cmd.Command;
 import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.scsi.CommandPipeline;
@@ -148,16 +149,31 @@ public final class TaskManagement {
         return ended;
     }
 
-    /** Aborts one command; completes when it has ended. */
+    /**
+     * Aborts one command; completes when it has ended. A running command whose backstore request has not
+     * answered within {@value #BACKSTORE_GRACE_MILLIS} ms (a remote server that went silent) has its
+     * requests cancelled, so the function completes within a bounded time, well inside the initiators'
+     * task management timeouts (open-iscsi: 15 s for ABORT TASK).
+     */
     public CompletableFuture<Void> abort(Command c) {
         int was = c.abort();
         if (was == Command.WAITING || was == Command.DATA_WAIT) {
             pipeline.finishAborted(c, null);
         } else if (was == Command.RUNNING) {
             c.runAbortHook();
+            if (!c.finished().isDone()) {
+                CompletableFuture.delayedExecutor(BACKSTORE_GRACE_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
+                    if (!c.finished().isDone()) {
+                        c.cancelBackstoreRequests();
+                    }
+                });
+            }
         }
         return c.finished();
     }
+
+    /** How long an aborted command's backstore request may take before it is cancelled. */
+    public static final long BACKSTORE_GRACE_MILLIS = 5000;
 
     private static CompletionStage<TaskManagementResponse> afterAll(List<CompletableFuture<Void>> ended,
                                                                     TaskManagementResponse response) {

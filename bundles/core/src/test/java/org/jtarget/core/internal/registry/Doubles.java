@@ -193,19 +193,21 @@ final class Doubles {
         }
 
         @Override
-        public Backstore open(BackstoreContext context) throws BackstoreException {
+        public CompletionStage<Backstore> open(BackstoreContext context) {
             if (failWith != null) {
-                throw new BackstoreException(SenseReason.INVALID_FIELD_IN_PARAMETER_LIST, failWith);
+                return CompletableFuture.failedFuture(
+                        new BackstoreException(SenseReason.INVALID_FIELD_IN_PARAMETER_LIST, failWith));
             }
             opened.add(context);
             Store s = new Store(Integer.parseInt(context.parameter("block_size", "512")));
             stores.add(s);
-            return s;
+            return CompletableFuture.completedFuture(s);
         }
 
         @Override
-        public void destroy(BackstoreContext context) {
+        public CompletionStage<Void> destroy(BackstoreContext context) {
             destroyed.add(context);
+            return CompletableFuture.completedFuture(null);
         }
     }
 
@@ -253,8 +255,9 @@ final class Doubles {
         }
 
         @Override
-        public void close() {
+        public CompletionStage<Void> close() {
             closed = true;
+            return CompletableFuture.completedFuture(null);
         }
     }
 

@@ -337,7 +337,7 @@ class ObjectRegistryTest {
         BackstoreInfo saved = new BackstoreInfo("x", "file", Map.of("file", "/nope/x.img", "size", "1G"),
                 BackstoreInfo.State.ONLINE, "", 0, 0, "00000000000000aa");
         List<String> problems = registry.restore(new Configuration(List.of(saved), List.of()));
-        assertEquals(List.of("backstore x: kept FAILED: cannot create /nope/x.img: permission denied"), problems);
+        assertEquals(List.of("backstore x: kept FAILED (retried): cannot create /nope/x.img: permission denied"), problems);
         assertEquals(BackstoreInfo.State.FAILED, registry.backstores().get(0).state());
         assertEquals(saved.parameters(), registry.configuration().backstores().get(0).parameters(),
                 "a failed object is still saved");

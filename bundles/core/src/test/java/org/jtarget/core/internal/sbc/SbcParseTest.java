@@ -145,7 +145,8 @@ class SbcParseTest {
         }
 
         @Override
-        public void close() {
+        public java.util.concurrent.CompletionStage<Void> close() {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
         }
     }
 

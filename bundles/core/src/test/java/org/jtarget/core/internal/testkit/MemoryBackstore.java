@@ -26,6 +26,21 @@ public final class MemoryBackstore implements Backstore {
     /** When set, offered as the backstore's {@link CryptographicErase} capability. */
     public volatile CryptographicErase crypto;
 
+    /** Reported as the backstore's limits. */
+    public volatile org.jtarget.spi.backstore.BackstoreLimits limits = org.jtarget.spi.backstore.BackstoreLimits.DEFAULT;
+    /** When set, reads and writes fail with {@link org.jtarget.spi.backstore.BackstoreException#busy}. */
+    public volatile boolean busy;
+    /** When set, reads hand back a buffer of the backstore's own (the data, copied into a fresh buffer). */
+    public volatile boolean ownBuffers;
+    /** The buffers handed back by {@link #ownBuffers} reads, to check the core released them. */
+    public final java.util.List<ByteBuf> handedOut = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When set, reads never answer until the test completes them (a silent server); see {@link #hung}. */
+    public volatile boolean hang;
+    public final java.util.List<CompletableFuture<ByteBuf>> hung = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** When set, offered as zero writing; counts its calls. */
+    public volatile boolean zeroWriting;
+    public final AtomicInteger zeroWrites = new AtomicInteger();
+
     public MemoryBackstore(int blockSize, long blocks, boolean thin) {
         this.blockSize = blockSize;
         this.data = new byte[Math.toIntExact(blockSize * blocks)];
@@ -66,7 +81,43 @@ public final class MemoryBackstore implements Backstore {
     }
 
     @Override
+    public org.jtarget.spi.backstore.BackstoreLimits limits() {
+        return limits;
+    }
+
+    @Override
+    public CompletionStage<ByteBuf> read(long lba, int blocks, io.netty.buffer.ByteBufAllocator alloc) {
+        if (hang) {
+            CompletableFuture<ByteBuf> f = new CompletableFuture<>();
+            hung.add(f);
+            return f;
+        }
+        if (ownBuffers && !busy) {
+            ByteBuf own = io.netty.buffer.Unpooled.directBuffer(blocks * blockSize);
+            own.writeBytes(data, (int) (lba * blockSize), blocks * blockSize);
+            handedOut.add(own);
+            return CompletableFuture.completedFuture(own);
+        }
+        return Backstore.super.read(lba, blocks, alloc);
+    }
+
+    @Override
+    public Optional<org.jtarget.spi.backstore.ZeroWriting> zeroWriting() {
+        if (!zeroWriting) {
+            return Optional.empty();
+        }
+        return Optional.of((lba, blocks, mayDeallocate, fua) -> {
+            zeroWrites.incrementAndGet();
+            java.util.Arrays.fill(data, (int) (lba * blockSize), (int) ((lba + blocks) * blockSize), (byte) 0);
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    @Override
     public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
+        if (busy) {
+            return CompletableFuture.failedFuture(org.jtarget.spi.backstore.BackstoreException.busy("queue full"));
+        }
         Error error = readError;
         if (error != null) {
             throw error;
@@ -76,6 +127,9 @@ public final class MemoryBackstore implements Backstore {
 
     @Override
     public CompletionStage<Void> write(long lba, ByteBuf src, boolean fua) {
+        if (busy) {
+            return CompletableFuture.failedFuture(org.jtarget.spi.backstore.BackstoreException.busy("queue full"));
+        }
         int off = (int) (lba * blockSize);
         int n = src.readableBytes();
         byte[] copy = new byte[n];
@@ -110,11 +164,11 @@ public final class MemoryBackstore implements Backstore {
             }
 
             @Override
-            public long extent(long lba) {
+            public CompletionStage<org.jtarget.spi.backstore.Extent> extent(long lba) {
                 boolean m = mapped.get((int) lba);
                 int next = m ? mapped.nextClearBit((int) lba) : mapped.nextSetBit((int) lba);
                 long end = next < 0 || next > blockCount() ? blockCount() : next;
-                return m ? end - lba : -(end - lba);
+                return CompletableFuture.completedFuture(new org.jtarget.spi.backstore.Extent(end - lba, m));
             }
         });
     }
@@ -125,7 +179,8 @@ public final class MemoryBackstore implements Backstore {
     }
 
     @Override
-    public void close() {
+    public CompletionStage<Void> close() {
         closed = true;
+        return CompletableFuture.completedFuture(null);
     }
 }
