@@ -9,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreException;
@@ -30,6 +31,8 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     static final int DELETE_BATCH = 64;
     /** Objects one UNMAP descriptor may cover (MAXIMUM UNMAP LBA COUNT), so one command stays bounded. */
     static final int MAX_UNMAP_OBJECTS = 1024;
+    /** How long close waits for the requests already queued (each is bounded by the client's retries). */
+    static final long CLOSE_WAIT_SECONDS = 120;
 
     /** Closes what the provider opened for this backstore (pools, lease, files), after the final flush. */
     interface Closer {
@@ -95,6 +98,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     @Override
     public CompletionStage<Void> read(long lba, int blocks, ByteBuf dst) {
         return submit(readers, () -> {
+            checkRange(lba, blocks);
             long pos = lba * blockSize;
             long end = pos + (long) blocks * blockSize;
             while (pos < end) {
@@ -121,6 +125,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
         ByteBuf data = src.retainedSlice(); // ours until the write is done, even if the core gives up on it
         return submit(writers, data::release, () -> {
             try {
+                checkRange(lba, data.readableBytes() / blockSize);
                 List<Long> touched = new ArrayList<>();
                 long pos = lba * blockSize;
                 long end = pos + data.readableBytes();
@@ -169,6 +174,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     @Override
     public CompletionStage<Void> writeZeroes(long lba, long blocks, boolean mayDeallocate, boolean fua) {
         return submit(writers, () -> {
+            checkRange(lba, blocks);
             long pos = lba * blockSize;
             long end = pos + blocks * blockSize;
             List<Long> partial = new ArrayList<>();
@@ -200,6 +206,13 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
         });
     }
 
+    private void checkRange(long lba, long blocks) throws BackstoreException {
+        if (lba < 0 || blocks < 0 || lba > blockCount - blocks) {
+            throw new BackstoreException(SenseReason.LOGICAL_BLOCK_ADDRESS_OUT_OF_RANGE, name + ": blocks " + lba
+                    + " to " + (lba + blocks - 1) + " (expected: within 0 to " + (blockCount - 1) + ")");
+        }
+    }
+
     /** The last object may be cut short by the LUN's end: zeroing all of it that exists is the whole object. */
     private boolean isLastObjectTail(long object, int offset, int n) {
         long capacity = blockCount * blockSize;
@@ -213,6 +226,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
         try {
             readers.execute(() -> {
                 try {
+                    checkRange(lba, 1);
                     long object = lba * blockSize / objectSize;
                     long objectEndLba = Math.min(blockCount, (object + 1) * objectSize / blockSize);
                     out.complete(new Extent(objectEndLba - lba, cache.mapped(object)));
@@ -231,6 +245,16 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     public CompletionStage<Void> close() {
         CompletableFuture<Void> out = new CompletableFuture<>();
         closing.execute(() -> {
+            readers.shutdown(); // what is queued still runs; nothing new is taken (NOT READY)
+            writers.shutdown();
+            try {
+                if (!readers.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)
+                        || !writers.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    LOG.warn("backstore {}: requests still running after {} s; closing anyway", name, CLOSE_WAIT_SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 cache.flush(-1);
             } catch (BackstoreException e) {
@@ -238,8 +262,6 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
                         name, cache.dirtyObjects(), e.getMessage());
             }
             try {
-                readers.shutdown();
-                writers.shutdown();
                 cache.close();
                 closer.close();
                 out.complete(null);
