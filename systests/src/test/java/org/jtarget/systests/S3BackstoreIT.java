@@ -121,7 +121,7 @@ class S3BackstoreIT {
         assertFalse(r.ok(), r::describe);
         assertTrue(r.describe().contains("access_key: " + S3Server.ACCESS_KEY + " (the server " + s3.endpoint()
                 + " refused the credentials: HTTP 403"), r::describe);
-        assertFalse(r.describe().contains(wrongSecret), r::describe);
+        assertFalse((r.out() + r.err()).contains(wrongSecret), r::describe); // describe() shows the command line
         r = jtarget.exec("backstore:create bad s3 bucket=nobucket size=64M" + s3Parameters());
         assertFalse(r.ok(), r::describe);
         assertTrue(r.describe().contains("bucket: nobucket (does not exist at " + s3.endpoint() + ")"), r::describe);
