@@ -244,7 +244,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     @Override
     public CompletionStage<Void> close() {
         CompletableFuture<Void> out = new CompletableFuture<>();
-        closing.execute(() -> {
+        Runnable close = () -> {
             readers.shutdown(); // what is queued still runs; nothing new is taken (NOT READY)
             writers.shutdown();
             try {
@@ -268,7 +268,14 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
             } catch (Exception e) {
                 out.completeExceptionally(e);
             }
-        });
+        };
+        try {
+            closing.execute(close);
+        } catch (RejectedExecutionException e) { // the provider is gone already: close on a thread of our own
+            Thread t = new Thread(close, "jtarget-s3-" + name + "-close");
+            t.setDaemon(true);
+            t.start();
+        }
         return out;
     }
 

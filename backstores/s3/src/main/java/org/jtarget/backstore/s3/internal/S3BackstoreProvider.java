@@ -57,9 +57,11 @@ public final class S3BackstoreProvider implements BackstoreProvider {
     static final Duration SLOT_WAIT = Duration.ofSeconds(90);
 
     private final ExecutorService background = Executors.newCachedThreadPool(threads("jtarget-s3"));
+    /** The JDK client's own (daemon) threads: backstores closed after the provider left still reach S3. */
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).executor(background).build();
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
+    /** Opens in progress finish; backstores still open close on threads of their own (their final flush runs). */
     @Deactivate
     void deactivate() {
         background.shutdown();
