@@ -33,6 +33,8 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
     static final int MAX_UNMAP_OBJECTS = 1024;
     /** How long close waits for the requests already queued (each is bounded by the client's retries). */
     static final long CLOSE_WAIT_SECONDS = 120;
+    /** Objects of one read fetched ahead of the one being copied (read-ahead within a large read). */
+    static final int MAX_PARALLEL_FETCH = 16;
 
     /** Closes what the provider opened for this backstore (pools, lease, files), after the final flush. */
     interface Closer {
@@ -101,6 +103,11 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
             checkRange(lba, blocks);
             long pos = lba * blockSize;
             long end = pos + (long) blocks * blockSize;
+            long firstObject = pos / objectSize;
+            long lastObject = (end - 1) / objectSize;
+            for (long o = firstObject + 1; o <= Math.min(lastObject, firstObject + MAX_PARALLEL_FETCH); o++) {
+                cache.prefetch(o); // a read of many objects downloads them in parallel, not one after the other
+            }
             while (pos < end) {
                 long object = pos / objectSize;
                 int offset = (int) (pos % objectSize);
