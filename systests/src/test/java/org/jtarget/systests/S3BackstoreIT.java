@@ -84,6 +84,11 @@ class S3BackstoreIT {
         // S3 down: writes of whole objects (no download needed) without FUA or flush are acknowledged from the
         // local cache; then the target's JVM gets SIGKILL
         s3.stop();
+        long t0 = System.nanoTime();
+        Cmd.Result unreachable = Qemu.run(Duration.ofSeconds(120), jtarget.portal(), DEFAULT_IQN, 1, "read 20M 4k");
+        assertTrue((unreachable.out() + unreachable.err()).contains("read failed: Input/output error"),
+                () -> "a read of an object not cached, with S3 down: " + unreachable.describe());
+        long failedAfterMillis = (System.nanoTime() - t0) / 1_000_000;
         Cmd.Result cached = Qemu.runWithoutFlush(Duration.ofSeconds(60), jtarget.portal(), DEFAULT_IQN, 1,
                 "write -P 0x77 8M 1M", "write -P 0x78 9M 1M");
         assertEquals(List.of(8L * MIB, 9L * MIB), Qemu.wroteOffsets(cached.out()), cached::describe);
@@ -105,8 +110,9 @@ class S3BackstoreIT {
         assertArrayEquals(eight, Files.readAllBytes(lun.resolve(key(8))));
         assertNoSecretIn(jtarget.home().resolve("logs"));
         assertNoSecretIn(jtarget.dir().resolve("console.log"));
-        System.out.printf("S3BackstoreIT: kill -9 of java pid %d after 2 writes acknowledged from the cache with S3"
-                + " down; both uploaded at the restart and read back; objects now %s%n", pid, files(lun));
+        System.out.printf("S3BackstoreIT: with S3 down a read of an uncached object failed after %d ms (retries,"
+                + " then CHECK CONDITION); kill -9 of java pid %d after 2 writes acknowledged from the cache; both"
+                + " uploaded at the restart and read back; objects now %s%n", failedAfterMillis, pid, files(lun));
     }
 
     @Test

@@ -26,7 +26,9 @@ import java.util.regex.Pattern;
  */
 final class S3Client {
     /** What one attempt waits for an answer; a hung server fails the request, it does not hang the LUN. */
-    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(20);
+    /** No new try starts after this much time on one request: a hung server fails it within about a minute. */
+    static final Duration RETRY_BUDGET = Duration.ofSeconds(45);
     private static final Pattern CODE = Pattern.compile("<Code>([^<]*)</Code>");
     private static final Pattern MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
     private static final Pattern KEY = Pattern.compile("<Key>([^<]*)</Key>");
@@ -120,9 +122,14 @@ final class S3Client {
     private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, byte[] body,
                                       Map<String, String> extraHeaders, int... expected) throws IOException {
         S3Exception last = null;
+        long giveUp = System.nanoTime() + RETRY_BUDGET.toNanos();
         for (int attempt = 1; attempt <= attempts; attempt++) {
             if (attempt > 1) {
-                sleep(Math.min(5000, backoffMillis << Math.min(attempt - 2, 16)));
+                long backoff = Math.min(5000, backoffMillis << Math.min(attempt - 2, 16));
+                if (System.nanoTime() + backoff * 1_000_000 > giveUp) {
+                    break;
+                }
+                sleep(backoff);
             }
             try {
                 HttpResponse<byte[]> r = once(method, key, query, body, extraHeaders);
