@@ -108,11 +108,14 @@ class S3BackstoreIT {
         byte[] eight = new byte[MIB];
         Arrays.fill(eight, (byte) 0x77);
         assertArrayEquals(eight, Files.readAllBytes(lun.resolve(key(8))));
+        jtarget.execOk("lun:remove " + DEFAULT_IQN + " 1 1");
+        jtarget.execOk("backstore:delete --destroy vol");
+        assertEquals(Set.of(), files(lun), "backstore:delete --destroy deletes the objects");
         assertNoSecretIn(jtarget.home().resolve("logs"));
         assertNoSecretIn(jtarget.dir().resolve("console.log"));
         System.out.printf("S3BackstoreIT: with S3 down a read of an uncached object failed after %d ms (retries,"
                 + " then CHECK CONDITION); kill -9 of java pid %d after 2 writes acknowledged from the cache; both"
-                + " uploaded at the restart and read back; objects now %s%n", failedAfterMillis, pid, files(lun));
+                + " uploaded at the restart and read back, then destroyed%n", failedAfterMillis, pid);
     }
 
     @Test

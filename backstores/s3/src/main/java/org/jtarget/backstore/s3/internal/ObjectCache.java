@@ -603,9 +603,13 @@ final class ObjectCache {
                 }
             } else {
                 e.failures++;
+                if (e.lastError == null) { // once per object and outage, not every retry
+                    LOG.warn("backstore {}: upload of object {} failed, retrying every {} s: {}", name, e.object,
+                            RETRY_AFTER_FAILURE_MILLIS / 1000, failure.getMessage());
+                } else {
+                    LOG.debug("backstore {}: upload of object {} failed again: {}", name, e.object, failure.getMessage());
+                }
                 e.lastError = failure;
-                LOG.warn("backstore {}: upload of object {} failed, retrying in {} s: {}", name, e.object,
-                        RETRY_AFTER_FAILURE_MILLIS / 1000, failure.getMessage());
                 queueUpload(e, RETRY_AFTER_FAILURE_MILLIS);
             }
             changed.signalAll();
