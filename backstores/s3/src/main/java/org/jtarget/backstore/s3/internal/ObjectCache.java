@@ -297,14 +297,19 @@ final class ObjectCache {
         }
     }
 
-    /** Uploads every object dirty now (or only {@code object} when it is not negative) and waits for them. */
-    void flush(long object) throws BackstoreException {
+    /** Uploads every object dirty now and waits for them. */
+    void flushAll() throws BackstoreException {
+        flush(null);
+    }
+
+    /** Uploads the objects of {@code only} (all when null) that are dirty now, in parallel, and waits for them. */
+    void flush(java.util.Set<Long> only) throws BackstoreException {
         List<Entry> targets = new ArrayList<>();
         List<Long> versions = new ArrayList<>();
         lock.lock();
         try {
             for (Entry e : entries.values()) {
-                if (e.dirty && (object < 0 || e.object == object)) {
+                if (e.dirty && (only == null || only.contains(e.object))) {
                     targets.add(e);
                     versions.add(e.version);
                 }

@@ -147,9 +147,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
                     done += n;
                 }
                 if (fua) {
-                    for (long o : touched) {
-                        cache.flush(o);
-                    }
+                    cache.flush(new java.util.HashSet<>(touched));
                 }
             } finally {
                 data.release();
@@ -159,7 +157,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
 
     @Override
     public CompletionStage<Void> flush() {
-        return submit(writers, () -> cache.flush(-1));
+        return submit(writers, () -> cache.flushAll());
     }
 
     @Override
@@ -206,9 +204,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
                 cache.delete(whole);
             }
             if (fua) {
-                for (long o : partial) {
-                    cache.flush(o);
-                }
+                cache.flush(new java.util.HashSet<>(partial));
             }
         });
     }
@@ -263,7 +259,7 @@ final class S3Backstore implements Backstore, ThinProvisioning, ZeroWriting {
                 Thread.currentThread().interrupt();
             }
             try {
-                cache.flush(-1);
+                cache.flushAll();
             } catch (BackstoreException e) {
                 LOG.warn("backstore {}: {} objects stay in the local cache and are uploaded at the next open: {}",
                         name, cache.dirtyObjects(), e.getMessage());

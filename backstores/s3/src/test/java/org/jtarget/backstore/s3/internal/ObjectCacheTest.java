@@ -146,7 +146,7 @@ class ObjectCacheTest {
     void neverWrittenReadsZerosAndStoresNothing() throws Exception {
         ObjectCache c = cache(4, 0, 1000);
         assertArrayEquals(new byte[OBJECT], read(c, 3, 0, OBJECT));
-        c.flush(-1);
+        c.flushAll();
         assertTrue(store.objects.isEmpty());
         assertEquals(0, store.puts.get());
         assertFalse(c.mapped(3));
@@ -164,7 +164,7 @@ class ObjectCacheTest {
         System.arraycopy(pattern(1024, 9).array(), 0, expected, 512, 1024);
         assertArrayEquals(expected, read(c, 2, 0, OBJECT));
         assertArrayEquals(old, store.objects.get(2L), "uploaded before the delay or a flush");
-        c.flush(-1);
+        c.flushAll();
         assertEquals(0, c.dirtyObjects());
         assertArrayEquals(expected, store.objects.get(2L));
         c.close();
@@ -176,7 +176,7 @@ class ObjectCacheTest {
         ObjectCache c = cache(4, 0, 1000);
         ByteBuf zeros = Unpooled.buffer(OBJECT).writeZero(OBJECT);
         write(c, 1, 0, zeros);
-        c.flush(-1);
+        c.flushAll();
         assertNull(store.objects.get(1L));
         assertEquals(0, store.puts.get());
         c.delete(java.util.List.of(7L)); // deleting one never written
@@ -193,7 +193,7 @@ class ObjectCacheTest {
         assertEquals(0, c.dirtyObjects());
         assertNull(store.objects.get(0L));
         assertArrayEquals(new byte[OBJECT], read(c, 0, 0, OBJECT));
-        c.flush(-1);
+        c.flushAll();
         assertNull(store.objects.get(0L), "the dropped dirty data came back");
         c.close();
     }
@@ -212,7 +212,7 @@ class ObjectCacheTest {
         ObjectCache again = cache(16, 60_000, 1000);
         assertEquals(2, again.dirtyObjects());
         store.holdWrites.countDown();
-        again.flush(-1);
+        again.flushAll();
         byte[] five = new byte[OBJECT];
         System.arraycopy(pattern(4096, 2).array(), 0, five, 4096, 4096);
         assertArrayEquals(five, store.objects.get(5L));
@@ -242,7 +242,7 @@ class ObjectCacheTest {
         });
         assertArrayEquals(pattern(OBJECT, 9).array(), stored.get(10, TimeUnit.SECONDS));
         store.holdWrites.countDown();
-        c.flush(-1);
+        c.flushAll();
         assertArrayEquals(pattern(OBJECT, 2).array(), store.objects.get(2L));
         c.close();
     }
@@ -259,10 +259,10 @@ class ObjectCacheTest {
         BackstoreException full = assertThrows(BackstoreException.class, () -> write(c, 4, 0, pattern(OBJECT, 4)));
         assertEquals(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE, full.reason());
         assertTrue(full.getMessage().contains("503 SlowDown"), full.getMessage());
-        BackstoreException flush = assertThrows(BackstoreException.class, () -> c.flush(-1));
+        BackstoreException flush = assertThrows(BackstoreException.class, () -> c.flushAll());
         assertEquals(SenseReason.WRITE_ERROR, flush.reason());
         store.failWrites = null; // the server is back: the same data go up
-        c.flush(-1);
+        c.flushAll();
         for (int o = 0; o < 4; o++) {
             assertArrayEquals(pattern(OBJECT, o).array(), store.objects.get((long) o));
         }
@@ -290,7 +290,7 @@ class ObjectCacheTest {
         for (int o = 0; o < 40; o++) {
             write(c, o, 0, pattern(OBJECT, o));
         }
-        c.flush(-1);
+        c.flushAll();
         for (int o = 0; o < 40; o++) {
             assertTrue(Arrays.equals(pattern(OBJECT, o).array(), store.objects.get((long) o)), "object " + o);
         }
@@ -336,7 +336,7 @@ class ObjectCacheTest {
         } finally {
             pool.shutdownNow();
         }
-        c.flush(-1);
+        c.flushAll();
         for (int o = 0; o < objects; o++) {
             byte[] stored = store.objects.get((long) o);
             assertArrayEquals(model[o], stored == null ? new byte[OBJECT] : stored, "object " + o);
