@@ -236,6 +236,7 @@ class NbdBackstoreIT {
         List<Long> acked = Qemu.wroteOffsets(output);
         long failed = count(output, "failed: ");
         assertEquals(2L * writes, acked.size() + readsGood + failed, () -> "every command GOOD or failed:\n" + output);
+        assertEquals(failed, count(output, "SENSE KEY:NOT READY(2)"), () -> "failures other than NOT READY:\n" + output);
         List<String> check = new java.util.ArrayList<>();
         for (long offset : acked) {
             check.add("read -P " + pattern((int) ((offset - base) / 65536)) + " " + offset + " 64k");
