@@ -419,7 +419,8 @@ class NbdProtocolTest extends ClientFixture {
             assertTrue(System.nanoTime() < deadline, "never refused for the other size");
             message = failure(b.read(0, 1, UnpooledByteBufAllocator.DEFAULT)).getMessage();
         } while (!message.contains("another export"));
-        assertTrue(message.endsWith("reconnecting (the server came back with another export (size 2097152))"), message);
+        // "reconnecting (...)", or under load "... not re-established within 3000 ms (...)": either names why
+        assertTrue(message.endsWith("(the server came back with another export (size 2097152))"), message);
         assertEquals(2048, b.blockCount(), "the size it opened with");
     }
 
