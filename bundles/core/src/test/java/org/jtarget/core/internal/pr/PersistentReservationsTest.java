@@ -1,4 +1,4 @@
-package org.jtarget.core.internal.spc;
+package org.jtarget.core.internal.pr;
 
 import static org.jtarget.core.internal.testkit.Cdbs.of;
 import static org.jtarget.core.internal.testkit.Cdbs.rw10;
