@@ -33,6 +33,8 @@ public final class PersistentReservations {
     private Registration holder; // guarded by this: the holder of a non-all-registrants reservation
     private PrStore store; // guarded by this; null: persist through power loss not offered
     private boolean aptpl; // guarded by this: the APTPL bit of the last registering command (SPC-4 5.9.6)
+    /** Whether anything is registered: without, no command conflicts and the gate takes no lock. */
+    private volatile boolean engaged;
 
     /**
      * What a change sets off, delivered by {@link ReserveOut} once the state lock is released: unit
@@ -74,6 +76,7 @@ public final class PersistentReservations {
             type = snap.type();
             holder = snap.holder() < 0 ? null : registrations.get(snap.holder());
             aptpl = true;
+            engaged = !registrations.isEmpty();
             return null;
         } catch (java.io.IOException e) {
             return e.getMessage();
@@ -84,8 +87,9 @@ public final class PersistentReservations {
         return store != null;
     }
 
-    /** Saves (APTPL set) or forgets (cleared) the state after a change; guarded by this. */
+    /** After every change: saves (APTPL set) or forgets (cleared) the state; guarded by this. */
     private void persist() {
+        engaged = !registrations.isEmpty();
         if (store == null) {
             return;
         }
@@ -132,10 +136,6 @@ public final class PersistentReservations {
         };
     }
 
-    public synchronized boolean hasRegistrations() {
-        return !registrations.isEmpty();
-    }
-
     /** The registration of the I_T nexus {@code n}, or null. */
     private Registration registrationOf(NexusInfo n) {
         for (Registration r : registrations) {
@@ -157,7 +157,16 @@ public final class PersistentReservations {
      * The reservation gate: whether {@code p} from the I_T nexus {@code nexus} conflicts with the
      * persistent reservation (or, for SPC-2 RESERVE and RELEASE, with any registration).
      */
-    public synchronized boolean conflicts(NexusInfo nexus, ParsedCommand p) {
+    public boolean conflicts(NexusInfo nexus, ParsedCommand p) {
+        if (!engaged) {
+            return false; // no registration, so no reservation either
+        }
+        synchronized (this) {
+            return conflictsLocked(nexus, p);
+        }
+    }
+
+    private boolean conflictsLocked(NexusInfo nexus, ParsedCommand p) {
         ConflictTable.Access a = ConflictTable.classify(p.cdb());
         if (a == ConflictTable.Access.SPC2) {
             return !registrations.isEmpty();
