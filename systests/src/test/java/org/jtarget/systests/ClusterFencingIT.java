@@ -57,7 +57,12 @@ class ClusterFencingIT {
 
     /** A node's session on LUN 0 of the default target, its POWER ON unit attention cleared. */
     private IscsiClient node(String name, long isid) throws IOException {
-        IscsiClient c = IscsiClient.connect("127.0.0.1", jtarget.port(), TIMEOUT);
+        return node(name, isid, jtarget.port());
+    }
+
+    /** The same through the portal on {@code port} (a portal of another TPG: another target port). */
+    private IscsiClient node(String name, long isid, int port) throws IOException {
+        IscsiClient c = IscsiClient.connect("127.0.0.1", port, TIMEOUT);
         sessions.add(c);
         assertEquals(0, c.login(name, isid, DEFAULT_IQN).loginStatus(), name + " login");
         assertTrue(c.testUnitReady(0).good(), name + " TEST UNIT READY");
@@ -73,6 +78,19 @@ class ClusterFencingIT {
         byte[] cdb = {0x5F, (byte) sa, (byte) type, 0, 0, 0, 0, 0, 24, 0};
         byte[] params = ByteBuffer.allocate(24).putLong(key).putLong(saKey).putInt(0)
                 .put((byte) (aptpl ? 0x01 : 0)).array();
+        return c.command(0, cdb, 0, params);
+    }
+
+    /** REGISTER AND MOVE (SPC-4 6.16.4) to the initiator port {@code port} on the target port {@code rtpi}. */
+    private static IscsiClient.Result registerAndMove(IscsiClient c, int type, long key, long saKey, int rtpi,
+                                                      String port) throws IOException {
+        byte[] name = port.getBytes(StandardCharsets.UTF_8);
+        int additional = Math.max(20, (name.length + 1 + 3) & ~3);
+        ByteBuffer tid = ByteBuffer.allocate(4 + additional).put((byte) 0x45).put((byte) 0).putShort((short) additional)
+                .put(name);
+        byte[] params = ByteBuffer.allocate(24 + tid.capacity()).putLong(key).putLong(saKey).put((byte) 0)
+                .put((byte) 0x02).putShort((short) rtpi).putInt(tid.capacity()).put(tid.array()).array(); // UNREG
+        byte[] cdb = {0x5F, 7, (byte) type, 0, 0, 0, 0, 0, (byte) params.length, 0};
         return c.command(0, cdb, 0, params);
     }
 
@@ -183,6 +201,40 @@ class ClusterFencingIT {
         assertUnitAttention(n2, 0x2A, 0x03, "node2 hears RESERVATIONS PREEMPTED");
         assertEquals(List.of(), readKeys(n2));
         assertTrue(write(n1, 1, (byte) 0x16).good(), "no reservation: anyone writes");
+    }
+
+    /**
+     * Two target ports (TPG 1 and TPG 2 of the default target, each with a portal, both mapping the LU): an
+     * ALL_TG_PT registration made through one holds through the other; REGISTER AND MOVE hands the
+     * reservation to node2's initiator port on the other target port, named by TransportID and RELATIVE
+     * TARGET PORT IDENTIFIER.
+     */
+    @Test
+    void allTargetPortsAndRegisterAndMoveAcrossTwoTargetPorts() throws Exception {
+        jtarget = JtargetInstance.create("fencing-ports").start();
+        int port2 = JtargetInstance.freePort();
+        jtarget.execOk("tpg:create " + DEFAULT_IQN + " 2");
+        jtarget.execOk("tpg:set " + DEFAULT_IQN + " 2 generate_node_acls true");
+        jtarget.execOk("lun:add " + DEFAULT_IQN + " 2 0 default");
+        jtarget.execOk("portal:add " + DEFAULT_IQN + " 2 127.0.0.1:" + port2);
+        IscsiClient n1 = node(NODE1, ISID1);
+        IscsiClient n1port2 = node(NODE1, ISID1, port2);
+        IscsiClient.Result all = n1.command(0, new byte[] {0x5F, 6, 0, 0, 0, 0, 0, 0, 24, 0}, 0,
+                ByteBuffer.allocate(24).putLong(0).putLong(KEY1).putInt(0).put((byte) 0x04).array()); // ALL_TG_PT
+        assertTrue(all.good(), () -> "REGISTER AND IGNORE EXISTING KEY with ALL_TG_PT: " + all);
+        assertTrue(prOut(n1port2, RESERVE, 1, KEY1, 0, false).good(), "registered through the other port too");
+        assertTrue(write(n1, 3, (byte) 0x31).good(), "both paths of node1 hold the reservation");
+        assertTrue(write(n1port2, 3, (byte) 0x32).good(), "both paths of node1 hold the reservation");
+
+        IscsiClient.Result moved = registerAndMove(n1, 3, KEY1, KEY2, 2, NODE2 + ",i,0x023d00000002");
+        assertTrue(moved.good(), () -> "REGISTER AND MOVE: " + moved);
+        IscsiClient n2port2 = node(NODE2, ISID2, port2);
+        IscsiClient n2port1 = node(NODE2, ISID2);
+        assertTrue(write(n2port2, 3, (byte) 0x33).good(), "node2 holds it on target port 2");
+        assertConflict(n2port1.read10(0, 3, 1, BLOCK), "node2 through port 1 is another I_T nexus (Exclusive Access)");
+        assertConflict(write(n1, 3, (byte) 0x34), "UNREG: node1 is no longer registered");
+        assertEquals(List.of(Long.toHexString(KEY2) + " holder 3 2 45 " + NODE2 + ",i,0x023d00000002"),
+                fullStatus(n2port2));
     }
 
     /** libiscsi's persistent reservation tests, as a real initiator (two initiator names) runs them. */
