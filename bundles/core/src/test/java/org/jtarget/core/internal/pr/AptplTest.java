@@ -119,6 +119,30 @@ class AptplTest {
     }
 
     @Test
+    void aFileOfTheFirstFormatIsStillRead() throws Exception {
+        Path file = home.resolve("data/pr/old.properties");
+        Files.createDirectories(file.getParent());
+        String port = Harness.targetPort(1);
+        Files.writeString(file, String.join("\n", "generation=2", "type=1",
+                "holder=iqn.2026-11.org.test:a,i,0x000000000001|" + port, "registrations=1",
+                "registration.0.key=1234", "registration.0.target=" + Harness.TARGET, "registration.0.tpg=1",
+                "registration.0.relativeTargetPort=1", "registration.0.targetPort=" + port, "registration.0.protocol=5",
+                "registration.0.initiator=iqn.2026-11.org.test:a",
+                "registration.0.initiatorPort=iqn.2026-11.org.test:a,i,0x000000000001", ""));
+        Harness h = new Harness();
+        assertNull(h.addLu(0, "old", new MemoryBackstore(512, 64, false)).persistReservations(file));
+        ScsiEngine.Nexus a = ready(h);
+        byte[] reservation = data(h.in(a, 0, prIn(1), 64));
+        assertEquals(0x12, reservation[14]);
+        assertEquals(0x34, reservation[15]);
+        assertEquals(1, reservation[21], "Write Exclusive, held by a");
+        good(h.out(a, 0, rw10(0x2A, 0, 1), new byte[512]));
+        ScsiEngine.Nexus b = h.open("iqn.2026-11.org.test:b");
+        h.clearUa(b, 0);
+        assertEquals(ScsiStatus.RESERVATION_CONFLICT, h.out(b, 0, rw10(0x2A, 0, 1), new byte[512]).status());
+    }
+
+    @Test
     void aptplIsRefusedWhereItCannotBeKept() {
         Harness h = new Harness();
         h.addLu(0, "disk0", new MemoryBackstore(512, 64, false));
