@@ -114,6 +114,62 @@ class ConflictTableTest {
         assertEquals(6 * rows().size() * 3, checked);
     }
 
+    /**
+     * Every command of the opcode table has its row (a CDB of zeros but opcode and service action: PREVENT
+     * 0, START 0). A command added to the core without a decision here fails this test.
+     */
+    @Test
+    void everyCommandOfTheCoreHasItsRow() {
+        Map<String, ConflictTable.Access> expected = new java.util.TreeMap<>();
+        for (String n : List.of("TEST UNIT READY", "REQUEST SENSE", "INQUIRY", "REPORT LUNS", "READ CAPACITY(10)",
+                "READ CAPACITY(16)", "PREVENT ALLOW MEDIUM REMOVAL", "PERSISTENT RESERVE IN (READ KEYS)",
+                "PERSISTENT RESERVE IN (READ RESERVATION)", "PERSISTENT RESERVE IN (REPORT CAPABILITIES)",
+                "PERSISTENT RESERVE IN (READ FULL STATUS)", "PERSISTENT RESERVE OUT (REGISTER)",
+                "PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)")) {
+            expected.put(n, ConflictTable.Access.ALLOWED);
+        }
+        for (String n : List.of("READ(6)", "READ(10)", "READ(12)", "READ(16)", "VERIFY(10)", "VERIFY(12)",
+                "VERIFY(16)", "PRE-FETCH(10)", "PRE-FETCH(16)", "READ DEFECT DATA(10)", "READ DEFECT DATA(12)",
+                "GET LBA STATUS", "MODE SENSE(6)", "MODE SENSE(10)", "REPORT SUPPORTED OPERATION CODES",
+                "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS")) {
+            expected.put(n, ConflictTable.Access.READ);
+        }
+        for (String n : List.of("WRITE(6)", "WRITE(10)", "WRITE(12)", "WRITE(16)", "WRITE AND VERIFY(10)",
+                "WRITE AND VERIFY(12)", "WRITE AND VERIFY(16)", "WRITE SAME(10)", "WRITE SAME(16)", "UNMAP",
+                "COMPARE AND WRITE", "ORWRITE(16)", "WRITE ATOMIC(16)", "SYNCHRONIZE CACHE(10)",
+                "SYNCHRONIZE CACHE(16)", "START STOP UNIT", "MODE SELECT(6)", "MODE SELECT(10)",
+                "EXTENDED COPY (LID1)")) {
+            expected.put(n, ConflictTable.Access.WRITE);
+        }
+        for (String n : List.of("RESERVE(6)", "RELEASE(6)", "RESERVE(10)", "RELEASE(10)")) {
+            expected.put(n, ConflictTable.Access.SPC2);
+        }
+        for (String n : List.of("RESERVE", "REGISTER AND MOVE")) {
+            expected.put("PERSISTENT RESERVE OUT (" + n + ")", ConflictTable.Access.HOLDER);
+        }
+        for (String n : List.of("RELEASE", "CLEAR", "PREEMPT", "PREEMPT AND ABORT")) {
+            expected.put("PERSISTENT RESERVE OUT (" + n + ")", ConflictTable.Access.REGISTRANT);
+        }
+        Map<String, ConflictTable.Access> got = new java.util.TreeMap<>();
+        for (org.jtarget.core.internal.cmd.OpcodeDescriptor d : new org.jtarget.core.internal.scsi.DeviceServer().opcodeTable().all()) {
+            byte[] cdb = new byte[d.cdbLength()];
+            cdb[0] = (byte) d.opcode();
+            if (d.serviceAction() >= 0) {
+                cdb[1] = (byte) d.serviceAction();
+            }
+            ConflictTable.Access a = ConflictTable.classify(new org.jtarget.core.internal.cmd.Cdb(cdb));
+            String name = d.name();
+            if (name.startsWith("SANITIZE")) {
+                assertEquals(ConflictTable.Access.WRITE, a, name); // SBC-3: every SANITIZE service action
+            } else if (name.startsWith("RECEIVE COPY RESULTS")) {
+                assertEquals(ConflictTable.Access.READ, a, name); // SPC-4: reads like MODE SENSE
+            } else {
+                got.put(name, a);
+            }
+        }
+        assertEquals(expected, got);
+    }
+
     @Test
     void reservationServiceActionsFromNonHolders() {
         for (int type : new int[] {1, 3, 5, 6}) { // not all-registrants: there every registrant is a holder
