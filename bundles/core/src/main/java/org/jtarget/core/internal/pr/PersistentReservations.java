@@ -373,9 +373,11 @@ public final class PersistentReservations {
                 }
             }
         } else {
-            removed = removeWithKey(saKey, mine);
+            // SPC-4 5.9.11.4.4: every registration with that key goes, the issuer's too (but under an
+            // all-registrants reservation, whose holder the issuer is)
+            removed = removeWithKey(saKey, allRegistrants(type) ? mine : null);
             if (removed.isEmpty()) {
-                return null; // SPC-4 5.9.11.4.2: no registration has that key
+                return null; // no registration has that key
             }
         }
         if (!removed.isEmpty()) {

@@ -294,6 +294,11 @@ class ServiceActionsTest {
         check(out(a, 4, 1, params(0xA, 0, 0)), 0x5, 0x26, 0x00); // key 0 without an all-registrants reservation
         assertEquals(ScsiStatus.RESERVATION_CONFLICT, out(a, 4, 1, params(0xA, 0x99, 0)).status()); // nobody has it
         assertEquals(ScsiStatus.RESERVATION_CONFLICT, out(a, 4, 1, params(0x99, 0xB, 0)).status()); // wrong own key
+        // no reservation: preempting one's own key removes one's own registration as well (SPC-4 5.9.11.4.4)
+        ScsiEngine.Nexus c = ready(C, "000000000003", 1);
+        good(register(c, 0xC));
+        good(out(c, 4, 1, params(0xC, 0xC, 0)));
+        assertEquals(List.of(0xAL, 0xBL), keys());
         // all registrants: SA key 0 removes every other registration and takes the reservation
         good(out(b, 1, PersistentReservations.EXCLUSIVE_ACCESS_ALL_REGISTRANTS, params(0xB, 0, 0)));
         good(out(a, 4, PersistentReservations.WRITE_EXCLUSIVE, params(0xA, 0, 0)));
