@@ -26,6 +26,10 @@ install_missing() {
   command -v tgtd >/dev/null || pkgs+=(tgt)
   # FaultsIT/DurabilityIT (as root): ext4 on a loop device, e2fsck and debugfs on a copy of it
   command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || pkgs+=(e2fsprogs)
+  # the nbd backstore's tests and NbdBackstoreIT: real NBD servers and nbdinfo/nbdcopy
+  command -v nbdkit >/dev/null || pkgs+=(nbdkit)
+  command -v nbd-server >/dev/null || pkgs+=(nbd-server)
+  command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   # block backstore tests (as root): another process holding a loop device O_EXCL
   command -v python3 >/dev/null || pkgs+=(python3)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)

@@ -4,13 +4,16 @@ import java.util.List;
 import java.util.Map;
 import org.jtarget.spi.backstore.ParameterDescriptor;
 import org.jtarget.spi.fabric.ChapCredentials;
+import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * Administration of the object tree: backstores, targets, TPGs, portals, LUNs and ACLs. Implemented by
  * the core; used by the shell and the configuration store alike. Every change takes effect at once,
  * while I/O runs, and then notifies {@link TargetServiceListener}s. Methods throw
  * {@link TargetException} with a message for the user when a request is refused; nothing changes then.
+ * Implemented by the core alone (a provider type): new methods are minor changes of the package.
  */
+@ProviderType
 public interface TargetService {
     /** TPG attribute: "true" lets any initiator in without an ACL (LIO demo mode). Default "false". */
     String ATTR_GENERATE_NODE_ACLS = "generate_node_acls";
@@ -62,6 +65,24 @@ public interface TargetService {
      * @since 1.1
      */
     void setBackstoreAttribute(String name, String key, String value);
+
+    /**
+     * The persistent reservation of a backstore object (logical unit): its registrations with their I_T
+     * nexus and TransportID, the holder and type, PRGENERATION and APTPL.
+     *
+     * @since 1.2
+     */
+    ReservationInfo reservations(String backstore);
+
+    /**
+     * The administrator's override of SPC-4 persistent reservations: removes every registration and the
+     * reservation of a backstore object, as a PERSISTENT RESERVE OUT CLEAR would (every registered I_T
+     * nexus gets the unit attention RESERVATIONS PREEMPTED; PRGENERATION counts it). With APTPL the
+     * cleared state is saved. Use it to free a disk a fenced cluster left reserved.
+     *
+     * @since 1.2
+     */
+    void clearReservations(String backstore);
 
     // targets and TPGs
 

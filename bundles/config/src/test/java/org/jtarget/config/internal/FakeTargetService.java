@@ -58,6 +58,16 @@ final class FakeTargetService implements TargetService {
     }
 
     @Override
+    public org.jtarget.api.ReservationInfo reservations(String backstore) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void clearReservations(String backstore) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public List<BackstoreInfo> backstores() {
         return tree.backstores();
     }

@@ -13,7 +13,7 @@ final class Args {
     /** Parameter keys whose values are never printed. */
     private static final Pattern SECRET_KEY = Pattern.compile(".*(secret|password|passwd|credential|token).*",
             Pattern.CASE_INSENSITIVE);
-    static final String MASK = "********";
+    static final String MASK = "***"; // issue 7 §4: backstore:list shows secret_key=***
 
     private Args() {
     }

@@ -102,6 +102,25 @@ final class FakeTargetService implements TargetService {
         backstores.remove(name);
     }
 
+    /** Persistent reservation states a test sets, by backstore. */
+    final Map<String, org.jtarget.api.ReservationInfo> reservations = new TreeMap<>();
+
+    @Override
+    public synchronized org.jtarget.api.ReservationInfo reservations(String backstore) {
+        if (!backstores.containsKey(backstore)) {
+            throw new TargetException("no such backstore: " + backstore);
+        }
+        return reservations.getOrDefault(backstore,
+                new org.jtarget.api.ReservationInfo(backstore, 0, 0, "none", false, List.of()));
+    }
+
+    @Override
+    public synchronized void clearReservations(String backstore) {
+        org.jtarget.api.ReservationInfo r = reservations(backstore);
+        reservations.put(backstore, new org.jtarget.api.ReservationInfo(backstore, r.generation() + 1, 0, "none",
+                r.aptpl(), List.of()));
+    }
+
     @Override
     public synchronized void setBackstoreAttribute(String name, String key, String value) {
         BackstoreInfo b = backstores.get(name);

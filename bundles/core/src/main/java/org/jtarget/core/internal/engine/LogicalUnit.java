@@ -45,4 +45,13 @@ public interface LogicalUnit {
      * @return why the saved state could not be read (for the log), or null
      */
     String persistReservations(java.nio.file.Path file);
+
+    /** The persistent reservation state (SPC-4 5.9) for the administrator ({@code pr:show}). */
+    org.jtarget.api.ReservationInfo reservations();
+
+    /**
+     * Clears every registration and the reservation as a PERSISTENT RESERVE OUT CLEAR from outside would
+     * (the administrator's {@code pr:clear}): every registered I_T nexus gets RESERVATIONS PREEMPTED.
+     */
+    void clearReservations();
 }

@@ -7,4 +7,13 @@ public interface LunMap {
 
     /** The LUN numbers mapped now, ascending, for REPORT LUNS. */
     int[] luns();
+
+    /**
+     * The name of the target port with relative target port identifier {@code relativeTargetPortId} in
+     * the target of this nexus, when a LUN there maps {@code lu}; else null (REGISTER AND MOVE names its
+     * destination I_T nexus by that identifier, SPC-4 6.16.4).
+     */
+    default String targetPortReaching(int relativeTargetPortId, LogicalUnit lu) {
+        return null;
+    }
 }

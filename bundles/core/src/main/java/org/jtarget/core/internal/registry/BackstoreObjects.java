@@ -13,6 +13,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jtarget.api.BackstoreInfo;
 import org.jtarget.api.TargetException;
+import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.engine.ScsiEngine;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
@@ -256,6 +257,20 @@ final class BackstoreObjects {
             lock.unlock();
         }
         registry.changed();
+    }
+
+    /** The logical unit of a backstore object (its persistent reservations live there). */
+    LogicalUnit unit(String name) {
+        lock.lock();
+        try {
+            BackstoreObject obj = backstores.get(name);
+            if (obj == null) {
+                throw new TargetException("no such backstore: " + name);
+            }
+            return obj.unit;
+        } finally {
+            lock.unlock();
+        }
     }
 
     List<BackstoreInfo> backstores() {

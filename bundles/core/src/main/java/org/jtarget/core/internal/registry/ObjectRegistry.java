@@ -174,6 +174,17 @@ public final class ObjectRegistry implements TargetService, TargetCore {
         return backstoreObjects.backstores();
     }
 
+    @Override
+    public org.jtarget.api.ReservationInfo reservations(String backstore) {
+        return backstoreObjects.unit(backstore).reservations();
+    }
+
+    @Override
+    public void clearReservations(String backstore) {
+        backstoreObjects.unit(backstore).clearReservations();
+        LOG.info("Persistent reservations of {} cleared by the administrator", backstore);
+    }
+
     /** For {@link Restorer}. */
     String newSerial() {
         return backstoreObjects.newSerial();

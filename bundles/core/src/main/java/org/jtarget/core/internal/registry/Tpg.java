@@ -40,6 +40,20 @@ final class Tpg {
         public int[] luns() {
             return luns.luns();
         }
+
+        @Override
+        public String targetPortReaching(int relativeTargetPortId, LogicalUnit lu) {
+            for (Tpg t : target.tpgs.values()) {
+                if (t.relativeTargetPortId() == relativeTargetPortId) {
+                    for (int lun : t.luns.luns()) {
+                        if (t.luns.get(lun) == lu) {
+                            return t.targetPortName();
+                        }
+                    }
+                }
+            }
+            return null;
+        }
     };
 
     Tpg(Target target, int tag) {

@@ -155,7 +155,7 @@ public final class CommandPipeline {
                 return;
             }
             // persistent reservation (SPC-4 5.9.1)
-            if (lu.persistentReservations().conflicts(nexus.info(), p.descriptor())) {
+            if (lu.persistentReservations().conflicts(nexus.info(), p)) {
                 finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
                 return;
             }

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.engine.LuAttributes;
 import org.jtarget.core.internal.spc.ModePages;
-import org.jtarget.core.internal.spc.PersistentReservations;
+import org.jtarget.core.internal.pr.PersistentReservations;
 import org.jtarget.core.internal.ua.UnitAttentions;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
@@ -169,7 +169,17 @@ public final class ScsiLogicalUnit implements LogicalUnit {
 
     @Override
     public String persistReservations(java.nio.file.Path file) {
-        return persistentReservations.persistTo(new org.jtarget.core.internal.spc.PrStore(file));
+        return persistentReservations.persistTo(new org.jtarget.core.internal.pr.PrStore(file));
+    }
+
+    @Override
+    public org.jtarget.api.ReservationInfo reservations() {
+        return org.jtarget.core.internal.pr.ReservationReport.of(name, persistentReservations.status());
+    }
+
+    @Override
+    public void clearReservations() {
+        org.jtarget.core.internal.pr.ReserveOut.deliver(this, null, persistentReservations.clearAll());
     }
 
     /** Writes end in DATA PROTECT: the read_only attribute or SWP in the control mode page. */

@@ -56,6 +56,11 @@ public final class ScsiNexus implements ScsiEngine.Nexus {
         return pipeline;
     }
 
+    /** The task manager, which also aborts the tasks of preempted I_T nexuses (PREEMPT AND ABORT). */
+    public TaskManagement taskManagement() {
+        return taskManagement;
+    }
+
     @Override
     public void submit(ScsiTask task) {
         pipeline.submit(this, task);

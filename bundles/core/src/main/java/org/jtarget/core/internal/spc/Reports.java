@@ -70,22 +70,23 @@ public final class Reports {
         return c.respond(buf);
     }
 
-    /** SPC-2 7.21 RESERVE(6)/(10): the pipeline already answered RESERVATION CONFLICT for other holders. */
+    /**
+     * SPC-2 7.21 RESERVE(6)/(10): the pipeline already answered RESERVATION CONFLICT for other holders and,
+     * while persistent reservation registrations exist, for everybody (SPC-4 5.9.3, pr.ConflictTable).
+     */
     public static CompletionStage<ScsiResponse> reserve(Command c) {
-        // SPC-4 5.9.3: RESERVE conflicts while persistent reservation registrations exist
-        if (c.lu().persistentReservations().hasRegistrations() || !c.lu().reserve(c.nexus())) {
+        if (!c.lu().reserve(c.nexus())) {
             return java.util.concurrent.CompletableFuture.completedFuture(
                     new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
         }
         return c.good();
     }
 
-    /** SPC-2 7.17 RELEASE(6)/(10): releasing a reservation held by another nexus is no error and no effect. */
+    /**
+     * SPC-2 7.17 RELEASE(6)/(10): releasing a reservation held by another nexus is no error and no effect.
+     * While persistent reservation registrations exist the pipeline answered RESERVATION CONFLICT.
+     */
     public static CompletionStage<ScsiResponse> release(Command c) {
-        if (c.lu().persistentReservations().hasRegistrations()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(
-                    new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0));
-        }
         c.lu().release(c.nexus());
         return c.good();
     }

@@ -81,20 +81,21 @@ public final class SpcCommands {
                 prOut("PERSISTENT RESERVE OUT (CLEAR)", 3),
                 prOut("PERSISTENT RESERVE OUT (PREEMPT)", 4),
                 prOut("PERSISTENT RESERVE OUT (PREEMPT AND ABORT)", 5),
-                prOut("PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)", 6));
+                prOut("PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)", 6),
+                prOut("PERSISTENT RESERVE OUT (REGISTER AND MOVE)", 7));
     }
 
     /** SPC-4 6.15: ALLOCATION LENGTH in bytes 7-8. */
     private static OpcodeDescriptor prIn(String name, int sa) {
         return d(name, PERSISTENT_RESERVE_IN, sa, usage(0x5E, sa, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), PR_EXEMPT,
-                (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), PersistentReservations::in);
+                (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), org.jtarget.core.internal.pr.ReserveIn::execute);
     }
 
     /** SPC-4 6.16: SCOPE/TYPE in byte 2, PARAMETER LIST LENGTH in bytes 5-8. */
     private static OpcodeDescriptor prOut(String name, int sa) {
         return d(name, PERSISTENT_RESERVE_OUT, sa, usage(0x5F, sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0), PR_EXEMPT,
                 (cdb, d, lu) -> ParsedCommand.control(cdb, d, (int) Math.min(cdb.u32(5), Integer.MAX_VALUE), 0),
-                PersistentReservations::out);
+                org.jtarget.core.internal.pr.ReserveOut::execute);
     }
 
     private static OpcodeDescriptor d(String name, int opcode, int sa, byte[] usage, int flags, CdbParser parser,

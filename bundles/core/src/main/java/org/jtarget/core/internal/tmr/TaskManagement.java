@@ -137,7 +137,11 @@ public final class TaskManagement {
         return all;
     }
 
-    private List<CompletableFuture<Void>> abortAll(Iterable<ScsiNexus> nexuses, ScsiLogicalUnit lu) {
+    /**
+     * Aborts every task of {@code nexuses} on {@code lu} (also PREEMPT AND ABORT, SPC-4 5.9.11.5); the
+     * futures complete as each task ends, reported to its initiator as aborted.
+     */
+    public List<CompletableFuture<Void>> abortAll(Iterable<ScsiNexus> nexuses, ScsiLogicalUnit lu) {
         List<CompletableFuture<Void>> ended = new ArrayList<>();
         for (ScsiNexus n : nexuses) {
             for (Command c : n.inFlight()) {

@@ -126,6 +126,15 @@ final class Doubles {
             reservationsFile = file;
             return null;
         }
+
+        @Override
+        public org.jtarget.api.ReservationInfo reservations() {
+            return new org.jtarget.api.ReservationInfo(name, 0, 0, "none", false, java.util.List.of());
+        }
+
+        @Override
+        public void clearReservations() {
+        }
     }
 
     static final class FakeNexus implements ScsiEngine.Nexus {

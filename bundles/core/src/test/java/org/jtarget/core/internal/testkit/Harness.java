@@ -35,7 +35,15 @@ public final class Harness implements AutoCloseable {
         public int[] luns() {
             return luns.keySet().stream().mapToInt(Integer::intValue).toArray();
         }
+
+        @Override
+        public String targetPortReaching(int relativeTargetPortId, LogicalUnit lu) {
+            // target ports 1 and 2 of the test target map every LU
+            return relativeTargetPortId == 1 || relativeTargetPortId == 2 ? targetPort(relativeTargetPortId) : null;
+        }
     };
+    /** The test target's name. */
+    public static final String TARGET = "iqn.2026-11.org.jtarget:test";
     private final AtomicLong tags = new AtomicLong(1);
 
     public LogicalUnit addLu(int lun, String name, MemoryBackstore backstore) {
@@ -48,8 +56,18 @@ public final class Harness implements AutoCloseable {
     }
 
     public ScsiEngine.Nexus open(String initiator) {
-        NexusInfo info = new NexusInfo("iqn.2026-11.org.jtarget:test", 1, 1, "iqn.2026-11.org.jtarget:test,t,0x0001",
-                5, initiator, initiator + ",i,0x000000000001", new byte[0]);
+        return open(initiator, "000000000001", 1);
+    }
+
+    /** The name of target port (TPG) {@code tpg} of the test target. */
+    public static String targetPort(int tpg) {
+        return TARGET + ",t,0x" + String.format("%04x", tpg);
+    }
+
+    /** An I_T nexus from initiator port {@code initiator,i,0x<isid>} to target port {@code tpg} (its RTPI). */
+    public ScsiEngine.Nexus open(String initiator, String isid, int tpg) {
+        NexusInfo info = new NexusInfo(TARGET, tpg, tpg, targetPort(tpg), 5, initiator, initiator + ",i,0x" + isid,
+                new byte[0]);
         return server.openNexus(info, lunMap, new FabricSession() {
             @Override
             public String initiatorName() {

@@ -1,4 +1,4 @@
-package org.jtarget.core.internal.spc;
+package org.jtarget.core.internal.pr;
 
 import static org.jtarget.core.internal.testkit.Cdbs.of;
 import static org.jtarget.core.internal.testkit.Cdbs.rw10;
@@ -117,7 +117,8 @@ class PersistentReservationsTest {
     void reportCapabilitiesAndBadParameterLists() {
         byte[] caps = in(a, 2);
         assertEquals(8, caps[1]);
-        assertEquals(0x80, caps[3] & 0xFF, "TMV");
+        assertEquals(0x0C, caps[2] & 0xFF, "SIP_C, ATP_C; no CRH, no PTPL_C without a file");
+        assertEquals(0x90, caps[3] & 0xFF, "TMV, ALLOW COMMANDS 001b");
         assertEquals(0xEA, caps[4] & 0xFF);
         assertEquals(0x01, caps[5]);
         check(h.out(a, 0, of(0x5F, 0, 0, 0, 0, 0, 0, 0, 20, 0), new byte[20]), 0x5, 0x1A, 0x00);

@@ -1,9 +1,11 @@
-package org.jtarget.core.internal.spc;
+package org.jtarget.core.internal.pr;
 
 import static org.jtarget.core.internal.testkit.Cdbs.of;
 import static org.jtarget.core.internal.testkit.Harness.check;
 import static org.jtarget.core.internal.testkit.Harness.data;
 import static org.jtarget.core.internal.testkit.Harness.good;
+import static org.jtarget.core.internal.testkit.Cdbs.rw10;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -15,6 +17,7 @@ import org.jtarget.core.internal.engine.LogicalUnit;
 import org.jtarget.core.internal.engine.ScsiEngine;
 import org.jtarget.core.internal.testkit.Harness;
 import org.jtarget.core.internal.testkit.MemoryBackstore;
+import org.jtarget.scsi.ScsiStatus;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +82,64 @@ class AptplTest {
         // a REGISTER without APTPL ends persistence: the file goes
         good(restarted.out(m, 0, prOut(0, 0, 0x1234, 0x1234, false), params(0x1234, 0x1234, false)));
         assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void everythingIsRestored() {
+        Path file = home.resolve("data/pr/disk0.properties");
+        Harness h = new Harness();
+        h.addLu(0, "disk0", new MemoryBackstore(512, 64, false)).persistReservations(file);
+        ScsiEngine.Nexus a = h.open("iqn.2026-11.org.test:a", "00023d000001", 1);
+        ScsiEngine.Nexus b = h.open("iqn.2026-11.org.test:b", "00023d000002", 2);
+        h.clearUa(a, 0);
+        h.clearUa(b, 0);
+        byte[] all = params(0, 0xA, true);
+        all[20] |= 0x04; // ALL_TG_PT
+        good(h.out(a, 0, prOut(6, 0, 0, 0, true), all));
+        good(h.out(b, 0, prOut(6, 0, 0, 0, true), params(0, 0xB, true)));
+        good(h.out(b, 0, prOut(1, 5, 0, 0, false), params(0xB, 0, false)));
+        byte[] before = data(h.in(a, 0, of(0x5E, 3, 0, 0, 0, 0, 0, 1, 0, 0), 256));
+
+        Harness restarted = new Harness();
+        LogicalUnit again = restarted.addLu(0, "disk0", new MemoryBackstore(512, 64, false));
+        assertNull(again.persistReservations(file));
+        ScsiEngine.Nexus b2 = restarted.open("iqn.2026-11.org.test:b", "00023d000002", 2);
+        ScsiEngine.Nexus aOnPort1 = restarted.open("iqn.2026-11.org.test:a", "00023d000001", 1);
+        ScsiEngine.Nexus aOnPort2 = restarted.open("iqn.2026-11.org.test:a", "00023d000001", 2);
+        ScsiEngine.Nexus aNewIsid = restarted.open("iqn.2026-11.org.test:a", "00023d000009", 1);
+        for (ScsiEngine.Nexus n : new ScsiEngine.Nexus[] {b2, aOnPort1, aOnPort2, aNewIsid}) {
+            restarted.clearUa(n, 0);
+        }
+        byte[] after = data(restarted.in(aOnPort1, 0, of(0x5E, 3, 0, 0, 0, 0, 0, 1, 0, 0), 256));
+        assertArrayEquals(before, after, "READ FULL STATUS: generation, keys, holder, type, ports, TransportIDs");
+        good(restarted.out(b2, 0, rw10(0x2A, 0, 1), new byte[512])); // the holder writes
+        good(restarted.out(aOnPort2, 0, rw10(0x2A, 0, 1), new byte[512])); // registered on every port: RO lets it
+        assertEquals(ScsiStatus.RESERVATION_CONFLICT,
+                restarted.out(aNewIsid, 0, rw10(0x2A, 0, 1), new byte[512]).status(), "a new ISID is a new I_T nexus");
+    }
+
+    @Test
+    void aFileOfTheFirstFormatIsStillRead() throws Exception {
+        Path file = home.resolve("data/pr/old.properties");
+        Files.createDirectories(file.getParent());
+        String port = Harness.targetPort(1);
+        Files.writeString(file, String.join("\n", "generation=2", "type=1",
+                "holder=iqn.2026-11.org.test:a,i,0x000000000001|" + port, "registrations=1",
+                "registration.0.key=1234", "registration.0.target=" + Harness.TARGET, "registration.0.tpg=1",
+                "registration.0.relativeTargetPort=1", "registration.0.targetPort=" + port, "registration.0.protocol=5",
+                "registration.0.initiator=iqn.2026-11.org.test:a",
+                "registration.0.initiatorPort=iqn.2026-11.org.test:a,i,0x000000000001", ""));
+        Harness h = new Harness();
+        assertNull(h.addLu(0, "old", new MemoryBackstore(512, 64, false)).persistReservations(file));
+        ScsiEngine.Nexus a = ready(h);
+        byte[] reservation = data(h.in(a, 0, prIn(1), 64));
+        assertEquals(0x12, reservation[14]);
+        assertEquals(0x34, reservation[15]);
+        assertEquals(1, reservation[21], "Write Exclusive, held by a");
+        good(h.out(a, 0, rw10(0x2A, 0, 1), new byte[512]));
+        ScsiEngine.Nexus b = h.open("iqn.2026-11.org.test:b");
+        h.clearUa(b, 0);
+        assertEquals(ScsiStatus.RESERVATION_CONFLICT, h.out(b, 0, rw10(0x2A, 0, 1), new byte[512]).status());
     }
 
     @Test

@@ -1,0 +1,22 @@
+package org.jtarget.backstore.s3.internal;
+
+import java.io.IOException;
+
+/**
+ * Where the objects of one LUN live: object {@code n} holds bytes {@code n * objectSize} to
+ * {@code (n + 1) * objectSize - 1}. An absent object reads as zeros. Calls block (they run on the cache's pools).
+ */
+interface ObjectStore {
+    /** The object's bytes, or null when it does not exist. */
+    byte[] read(long object) throws IOException;
+
+    void write(long object, byte[] data) throws IOException;
+
+    /** Deleting an object that does not exist is no error. */
+    void delete(long object) throws IOException;
+
+    boolean exists(long object) throws IOException;
+
+    /** For messages: where the objects are, without credentials. */
+    String describe();
+}

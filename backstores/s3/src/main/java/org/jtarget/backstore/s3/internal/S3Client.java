@@ -1,0 +1,220 @@
+package org.jtarget.backstore.s3.internal;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A small S3 client on the JDK's {@link HttpClient}: GET, PUT, DELETE, HEAD of objects and ListObjectsV2,
+ * signed with {@link SigV4}, path-style or virtual-host addressing. Calls block their thread (the backstore
+ * runs them on bounded pools of its own) and retry a failure worth retrying ({@link S3Exception#retryable()})
+ * with exponential backoff, then throw: never an endless wait.
+ */
+final class S3Client {
+    /** What one attempt waits for an answer; a hung server fails the request, it does not hang the LUN. */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(20);
+    /** No new try starts after this much time on one request: a hung server fails it within about a minute. */
+    static final Duration RETRY_BUDGET = Duration.ofSeconds(45);
+    private static final Pattern CODE = Pattern.compile("<Code>([^<]*)</Code>");
+    private static final Pattern MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
+    private static final Pattern KEY = Pattern.compile("<Key>([^<]*)</Key>");
+    private static final Pattern TOKEN = Pattern.compile("<NextContinuationToken>([^<]*)</NextContinuationToken>");
+
+    /** The stored object and its ETag. */
+    record Obj(byte[] data, String etag) {
+    }
+
+    private final HttpClient http;
+    private final URI endpoint;
+    private final String bucket;
+    private final boolean pathStyle;
+    private final SigV4 signer;
+    private final int attempts;
+    private final long backoffMillis;
+
+    /**
+     * @param attempts      tries per request (at least 1)
+     * @param backoffMillis the wait before the second try; doubled for each further one, at most 5 s
+     */
+    S3Client(HttpClient http, URI endpoint, String bucket, boolean pathStyle, SigV4 signer, int attempts,
+             long backoffMillis) {
+        this.http = http;
+        this.endpoint = endpoint;
+        this.bucket = bucket;
+        this.pathStyle = pathStyle;
+        this.signer = signer;
+        this.attempts = Math.max(1, attempts);
+        this.backoffMillis = backoffMillis;
+    }
+
+    /** Where objects live, for messages: {@code s3://bucket at http://host:port}. */
+    String describe() {
+        return "s3://" + bucket + " at " + endpoint;
+    }
+
+    /** The object, or null when it does not exist (404 NoSuchKey). */
+    Obj get(String key) throws IOException {
+        HttpResponse<byte[]> r = send("GET", key, Map.of(), null, Map.of(), 200, 404);
+        if (r.statusCode() == 404) {
+            S3Exception e = error("GET", key, r);
+            if ("NoSuchBucket".equals(e.code())) {
+                throw e;
+            }
+            return null;
+        }
+        return new Obj(r.body(), r.headers().firstValue("ETag").orElse(""));
+    }
+
+    /** Whether the object exists (HEAD). */
+    boolean exists(String key) throws IOException {
+        return send("HEAD", key, Map.of(), null, Map.of(), 200, 404).statusCode() == 200;
+    }
+
+    /**
+     * Stores an object. With {@code ifNoneMatch} the server refuses to replace an existing object (412) where
+     * it supports conditional writes; the answer then is false.
+     */
+    boolean put(String key, byte[] data, boolean ifNoneMatch) throws IOException {
+        Map<String, String> extra = ifNoneMatch ? Map.of("If-None-Match", "*") : Map.of();
+        return send("PUT", key, Map.of(), data, extra, 200, 412).statusCode() == 200;
+    }
+
+    void delete(String key) throws IOException {
+        send("DELETE", key, Map.of(), null, Map.of(), 204, 200, 404);
+    }
+
+    /** Every key under the prefix (ListObjectsV2, page by page); only {@code destroy} lists. */
+    List<String> list(String prefix) throws IOException {
+        List<String> keys = new ArrayList<>();
+        String token = null;
+        do {
+            Map<String, String> q = new LinkedHashMap<>();
+            q.put("list-type", "2");
+            q.put("prefix", prefix);
+            if (token != null) {
+                q.put("continuation-token", token);
+            }
+            String body = new String(send("GET", "", q, null, Map.of(), 200).body(), StandardCharsets.UTF_8);
+            Matcher m = KEY.matcher(body);
+            while (m.find()) {
+                keys.add(unescapeXml(m.group(1)));
+            }
+            Matcher t = TOKEN.matcher(body);
+            token = t.find() ? unescapeXml(t.group(1)) : null;
+        } while (token != null);
+        return keys;
+    }
+
+    private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, byte[] body,
+                                      Map<String, String> extraHeaders, int... expected) throws IOException {
+        S3Exception last = null;
+        long giveUp = System.nanoTime() + RETRY_BUDGET.toNanos();
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            if (attempt > 1) {
+                long backoff = Math.min(5000, backoffMillis << Math.min(attempt - 2, 16));
+                if (System.nanoTime() + backoff * 1_000_000 > giveUp) {
+                    break;
+                }
+                sleep(backoff);
+            }
+            try {
+                HttpResponse<byte[]> r = once(method, key, query, body, extraHeaders);
+                for (int e : expected) {
+                    if (r.statusCode() == e) {
+                        return r;
+                    }
+                }
+                last = error(method, key, r);
+            } catch (HttpTimeoutException e) {
+                last = new S3Exception(method + " " + where(key) + ": no answer within " + REQUEST_TIMEOUT.toSeconds()
+                        + " s", e);
+            } catch (ConnectException e) {
+                last = new S3Exception(endpoint + ": connection refused", e);
+            } catch (IOException e) {
+                last = new S3Exception(method + " " + where(key) + ": " + e, e);
+            }
+            if (!last.retryable()) {
+                throw last;
+            }
+        }
+        throw last;
+    }
+
+    private HttpResponse<byte[]> once(String method, String key, Map<String, String> query, byte[] body,
+                                      Map<String, String> extraHeaders) throws IOException {
+        String path = SigV4.encodePath((pathStyle ? "/" + bucket + "/" : "/") + key);
+        String host = pathStyle ? endpoint.getHost() : bucket + "." + endpoint.getHost();
+        int port = endpoint.getPort();
+        boolean defaultPort = port == -1 || port == ("https".equals(endpoint.getScheme()) ? 443 : 80);
+        String authority = defaultPort ? host : host + ":" + port; // what HttpClient sends as Host
+        String queryString = query.isEmpty() ? "" : "?" + SigV4.canonicalQuery(query);
+        URI uri = URI.create(endpoint.getScheme() + "://" + authority + path + queryString);
+        byte[] payload = body == null ? new byte[0] : body;
+        String hash = SigV4.sha256Hex(payload);
+        ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+        Map<String, String> signed = new LinkedHashMap<>();
+        signed.put("host", authority);
+        signed.put("x-amz-content-sha256", hash);
+        signed.put("x-amz-date", now.format(SigV4.AMZ_DATE));
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
+                .header("x-amz-content-sha256", hash)
+                .header("x-amz-date", signed.get("x-amz-date"))
+                .header("Authorization", signer.authorization(method, path, query, signed, hash, now));
+        extraHeaders.forEach(b::header);
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        try {
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new S3Exception(400, "Interrupted", method + " " + where(key) + ": interrupted");
+        }
+    }
+
+    private S3Exception error(String method, String key, HttpResponse<byte[]> r) {
+        String body = r.body() == null ? "" : new String(r.body(), StandardCharsets.UTF_8);
+        Matcher c = CODE.matcher(body);
+        String code = c.find() ? c.group(1) : "";
+        Matcher m = MESSAGE.matcher(body);
+        String message = m.find() ? m.group(1) : "";
+        String text = method + " " + where(key) + ": HTTP " + r.statusCode()
+                + (code.isEmpty() ? "" : " " + code) + (message.isEmpty() ? "" : " (" + message + ")");
+        return new S3Exception(r.statusCode(), code, text);
+    }
+
+    private String where(String key) {
+        return "s3://" + bucket + "/" + key;
+    }
+
+    private static void sleep(long millis) throws S3Exception {
+        try {
+            Thread.sleep(millis); // backoff between retries, on the backstore's own pool thread
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new S3Exception(400, "Interrupted", "interrupted during retry backoff");
+        }
+    }
+
+    private static String unescapeXml(String s) {
+        return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'")
+                .replace("&amp;", "&");
+    }
+
+    @Override
+    public String toString() {
+        return describe() + " " + signer + " path_style=" + pathStyle + " attempts=" + attempts;
+    }
+}

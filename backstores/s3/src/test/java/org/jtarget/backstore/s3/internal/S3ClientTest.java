@@ -1,0 +1,119 @@
+package org.jtarget.backstore.s3.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client against a real S3 server (S3Proxy with authentication on): what it stores is checked on disk. */
+class S3ClientTest {
+    @TempDir
+    static Path dir;
+    static S3ProxyServer server;
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = S3ProxyServer.start(dir);
+        server.bucket("bkt");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static S3Client client(String bucket, String secret) {
+        return new S3Client(HTTP, URI.create(server.endpoint()), bucket, true,
+                new SigV4(S3ProxyServer.ACCESS_KEY, secret, "us-east-1"), 2, 10);
+    }
+
+    @Test
+    void putGetDeleteRoundTripStoresTheObjectAsAFile() throws Exception {
+        S3Client c = client("bkt", S3ProxyServer.SECRET_KEY);
+        byte[] data = "hello s3 \u00e9".getBytes(StandardCharsets.UTF_8);
+        assertTrue(c.put("lun a/0000000000000001", data, false));
+        assertArrayEquals(data, Files.readAllBytes(server.basedir().resolve("bkt/lun a/0000000000000001")));
+        assertArrayEquals(data, c.get("lun a/0000000000000001").data());
+        assertTrue(c.exists("lun a/0000000000000001"));
+        assertEquals(List.of("lun a/0000000000000001"), c.list("lun a/"));
+        c.delete("lun a/0000000000000001");
+        assertNull(c.get("lun a/0000000000000001"));
+        assertFalse(c.exists("lun a/0000000000000001"));
+        assertFalse(Files.exists(server.basedir().resolve("bkt/lun a/0000000000000001")));
+        c.delete("lun a/never-written"); // deleting what is not there is no error
+    }
+
+    @Test
+    void wrongSecretIsRefusedAsCredentials() {
+        S3Exception e = assertThrows(S3Exception.class, () -> client("bkt", "wrong").get("x"));
+        assertTrue(e.credentialsRefused(), e.getMessage());
+        assertFalse(e.getMessage().contains("wrong"), e.getMessage());
+    }
+
+    @Test
+    void missingBucketNamesTheCode() {
+        S3Exception e = assertThrows(S3Exception.class, () -> client("nobucket", S3ProxyServer.SECRET_KEY).get("x"));
+        assertEquals("NoSuchBucket", e.code(), e.getMessage());
+    }
+
+    @Test
+    void unreachableServerFailsAfterRetriesWithConnectionRefused() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + port), "bkt", true,
+                new SigV4("a", "b", "us-east-1"), 3, 1);
+        S3Exception e = assertThrows(S3Exception.class, () -> c.get("x"));
+        assertEquals("http://127.0.0.1:" + port + ": connection refused", e.getMessage());
+    }
+
+    /** A server answering 503 SlowDown {@code failures} times, then 200: the client retries with backoff. */
+    @Test
+    void slowDownIsRetriedThenReportedInsteadOfHanging() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(2);
+        com.sun.net.httpserver.HttpServer slow = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        slow.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            exchange.getRequestBody().readAllBytes();
+            boolean fail = failures.getAndDecrement() > 0;
+            byte[] body = (fail ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    : "ok").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(fail ? 503 : 200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        slow.start();
+        try {
+            S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + slow.getAddress().getPort()), "bkt", true,
+                    new SigV4("a", "b", "us-east-1"), 3, 1);
+            assertArrayEquals("ok".getBytes(StandardCharsets.UTF_8), c.get("k").data());
+            assertEquals(3, requests.get(), "two 503 answers, then the third try succeeded");
+            failures.set(1000);
+            S3Exception e = assertThrows(S3Exception.class, () -> c.put("k", new byte[] {1}, false));
+            assertEquals(6, requests.get(), "three tries, then the error");
+            assertEquals(503, e.status());
+            assertTrue(e.getMessage().endsWith("HTTP 503 SlowDown (Please reduce your request rate.)"), e.getMessage());
+        } finally {
+            slow.stop(0);
+        }
+    }
+}
