@@ -45,4 +45,7 @@ public interface LogicalUnit {
      * @return why the saved state could not be read (for the log), or null
      */
     String persistReservations(java.nio.file.Path file);
+
+    /** The ALUA target port groups of this LU and which group each port reaches it through (SPC-4 5.15). */
+    org.jtarget.core.internal.alua.AluaGroups alua();
 }
