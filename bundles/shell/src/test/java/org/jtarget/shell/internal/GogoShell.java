@@ -25,6 +25,7 @@ final class GogoShell implements AutoCloseable {
         map.put(new PortalCommands(service), new String[] {"portal", "add", "remove", "list"});
         map.put(new LunCommands(service), new String[] {"lun", "add", "remove", "list"});
         map.put(new AclCommands(service), new String[] {"acl", "add", "remove", "list", "chap", "nochap"});
+        map.put(new AluaCommands(service), new String[] {"alua", "create", "delete", "set", "map", "list"});
         return map;
     }
 

@@ -54,8 +54,16 @@ public final class AluaGroups {
         snapshot = new Snapshot(Collections.unmodifiableMap(groups), Map.of());
     }
 
+    /** Told after SET TARGET PORT GROUPS changed states (the registry saves the configuration). */
+    private volatile Runnable explicitChange = () -> {
+    };
+
     void observer(Consumer<AluaGroup> o) {
         observer = o;
+    }
+
+    public void onExplicitChange(Runnable r) {
+        explicitChange = Objects.requireNonNull(r, "r");
     }
 
     // ---- reads ----
@@ -169,6 +177,9 @@ public final class AluaGroups {
             put(g.withState(state, status));
         }
         listener.accessStateChanged(by);
+        if (explicit) {
+            explicitChange.run();
+        }
     }
 
     public synchronized void setPreferred(String name, boolean preferred) {

@@ -98,6 +98,7 @@ final class TargetTree {
                 dismantle(tpg, closing);
             }
             targets.remove(name);
+            AluaAdmin.refreshAll(registry);
         } finally {
             lock.unlock();
         }
@@ -149,6 +150,7 @@ final class TargetTree {
             Tpg tpg = tpg0(target, tag);
             dismantle(tpg, closing);
             tpg.target.tpgs.remove(tag);
+            AluaAdmin.refreshAll(registry);
         } finally {
             lock.unlock();
         }
@@ -246,6 +248,8 @@ final class TargetTree {
                 throw new TargetException("no such backstore: " + backstore);
             }
             tpg.luns = tpg.luns.with(lun, obj.unit, obj.name);
+            tpg.aluaGroup(lun, null);
+            AluaAdmin.refreshPorts(registry, obj);
             notify = List.copyOf(tpg.sessions);
         } finally {
             lock.unlock();
@@ -262,7 +266,12 @@ final class TargetTree {
             if (tpg.luns.get(lun) == null) {
                 throw new TargetException("no such LUN: " + tpg.describe() + " lun " + lun);
             }
+            BackstoreObject obj = backstores.get(tpg.luns.backstore(lun));
             tpg.luns = tpg.luns.without(lun);
+            tpg.aluaGroup(lun, null);
+            if (obj != null) {
+                AluaAdmin.refreshPorts(registry, obj);
+            }
             notify = List.copyOf(tpg.sessions);
         } finally {
             lock.unlock();
@@ -363,7 +372,7 @@ final class TargetTree {
         for (int i = 0; i < table.size(); i++) {
             BackstoreObject obj = backstores.get(table.backstoreAt(i));
             luns.add(new LunInfo(table.lunAt(i), table.backstoreAt(i),
-                    obj != null && obj.state == BackstoreInfo.State.ONLINE));
+                    obj != null && obj.state == BackstoreInfo.State.ONLINE, tpg.aluaGroups.get(table.lunAt(i))));
         }
         return new TpgInfo(tpg.tag, tpg.attributes, tpg.portals.stream().map(PortalAddress::text).toList(), luns,
                 List.copyOf(tpg.acls.values()));
