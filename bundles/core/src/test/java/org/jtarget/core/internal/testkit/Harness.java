@@ -37,6 +37,8 @@ public final class Harness implements AutoCloseable {
         }
     };
     private final AtomicLong tags = new AtomicLong(1);
+    /** The target name every nexus of the harness has. */
+    public static final String TARGET = "iqn.2026-11.org.jtarget:test";
 
     public LogicalUnit addLu(int lun, String name, MemoryBackstore backstore) {
         LogicalUnit lu = server.createLogicalUnit(name, "serial-" + name);
@@ -48,7 +50,12 @@ public final class Harness implements AutoCloseable {
     }
 
     public ScsiEngine.Nexus open(String initiator) {
-        NexusInfo info = new NexusInfo("iqn.2026-11.org.jtarget:test", 1, 1, "iqn.2026-11.org.jtarget:test,t,0x0001",
+        return open(initiator, 1);
+    }
+
+    /** A nexus through TPG {@code tag} of the test target (relative target port identifier = the tag). */
+    public ScsiEngine.Nexus open(String initiator, int tag) {
+        NexusInfo info = new NexusInfo(TARGET, tag, tag, TARGET + ",t,0x" + String.format("%04x", tag),
                 5, initiator, initiator + ",i,0x000000000001", new byte[0]);
         return server.openNexus(info, lunMap, new FabricSession() {
             @Override
