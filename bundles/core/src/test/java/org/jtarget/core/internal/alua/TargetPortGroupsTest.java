@@ -147,6 +147,18 @@ class TargetPortGroupsTest {
         good(h.none(east, 0, new byte[6])); // active/non-optimized serves everything
     }
 
+    /** CommandGates' order: unit attention, then the ALUA state, then reservations. */
+    @Test
+    void theAccessStateIsCheckedAfterUnitAttentionsAndBeforeReservations() {
+        good(h.none(east, 0, of(0x16, 0, 0, 0, 0, 0))); // RESERVE(6) through east
+        org.jtarget.spi.fabric.ScsiResponse conflict = h.in(west, 0, rw10(0x28, 0, 1), 512);
+        Harness.release(conflict);
+        assertEquals(org.jtarget.scsi.ScsiStatus.RESERVATION_CONFLICT, conflict.status());
+        alua.setState("west", AluaState.UNAVAILABLE, false, null);
+        check(h.in(west, 0, rw10(0x28, 0, 1), 512), 0x6, 0x2A, 0x06); // the unit attention first
+        check(h.in(west, 0, rw10(0x28, 0, 1), 512), 0x2, 0x04, 0x0C); // then the state, before the reservation
+    }
+
     @Test
     void inquiryTpgsFollowsTheGroupOfThePort() {
         assertEquals(0x30, data(h.in(east, 0, inquiry(false, 0, 96), 96))[5] & 0x30, "both: 11b");
