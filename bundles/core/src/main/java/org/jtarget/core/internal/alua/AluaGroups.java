@@ -200,6 +200,17 @@ public final class AluaGroups {
         snapshot = new Snapshot(snapshot.groups(), Map.copyOf(copy));
     }
 
+    /** Sets the group of one port ({@code group} null: the port no longer reaches this LU). */
+    public synchronized void port(Port port, String group) {
+        Map<Port, String> copy = new java.util.HashMap<>(snapshot.ports());
+        if (group == null) {
+            copy.remove(port);
+        } else {
+            copy.put(port, snapshot.groups().containsKey(group) ? group : DEFAULT_NAME);
+        }
+        snapshot = new Snapshot(snapshot.groups(), Map.copyOf(copy));
+    }
+
     private void put(AluaGroup g) {
         Map<String, AluaGroup> groups = new TreeMap<>(snapshot.groups());
         groups.put(g.name(), g);

@@ -96,9 +96,9 @@ final class TargetTree {
             Target t = target0(name);
             for (Tpg tpg : t.tpgs.values()) {
                 dismantle(tpg, closing);
+                AluaAdmin.dropPorts(registry, tpg);
             }
             targets.remove(name);
-            AluaAdmin.refreshAll(registry);
         } finally {
             lock.unlock();
         }
@@ -149,8 +149,8 @@ final class TargetTree {
         try {
             Tpg tpg = tpg0(target, tag);
             dismantle(tpg, closing);
+            AluaAdmin.dropPorts(registry, tpg);
             tpg.target.tpgs.remove(tag);
-            AluaAdmin.refreshAll(registry);
         } finally {
             lock.unlock();
         }
@@ -249,7 +249,7 @@ final class TargetTree {
             }
             tpg.luns = tpg.luns.with(lun, obj.unit, obj.name);
             tpg.aluaGroup(lun, null);
-            AluaAdmin.refreshPorts(registry, obj);
+            AluaAdmin.refreshPort(tpg, obj);
             notify = List.copyOf(tpg.sessions);
         } finally {
             lock.unlock();
@@ -270,7 +270,7 @@ final class TargetTree {
             tpg.luns = tpg.luns.without(lun);
             tpg.aluaGroup(lun, null);
             if (obj != null) {
-                AluaAdmin.refreshPorts(registry, obj);
+                AluaAdmin.refreshPort(tpg, obj);
             }
             notify = List.copyOf(tpg.sessions);
         } finally {
