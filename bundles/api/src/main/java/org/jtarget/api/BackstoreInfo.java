@@ -1,5 +1,6 @@
 package org.jtarget.api;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -16,9 +17,11 @@ import java.util.Objects;
  * @param serial     unit serial number (VPD 0x80), fixed at creation and saved
  * @param attributes logical unit attributes set by the user (e.g. {@code read_only=true}), as saved;
  *                   absent keys have their default
+ * @param aluaGroups its ALUA target port groups (since 1.2); empty means the default group alone, active/optimized
  */
 public record BackstoreInfo(String name, String type, Map<String, String> parameters, State state, String detail,
-                            int blockSize, long blockCount, String serial, Map<String, String> attributes) {
+                            int blockSize, long blockCount, String serial, Map<String, String> attributes,
+                            List<AluaGroupInfo> aluaGroups) {
     public enum State { ONLINE, OFFLINE, FAILED }
 
     public BackstoreInfo {
@@ -28,6 +31,13 @@ public record BackstoreInfo(String name, String type, Map<String, String> parame
         Objects.requireNonNull(state, "state");
         detail = detail == null ? "" : detail;
         attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
+        aluaGroups = aluaGroups == null ? List.of() : List.copyOf(aluaGroups);
+    }
+
+    /** Without ALUA groups (API 1.1 callers). */
+    public BackstoreInfo(String name, String type, Map<String, String> parameters, State state, String detail,
+                         int blockSize, long blockCount, String serial, Map<String, String> attributes) {
+        this(name, type, parameters, state, detail, blockSize, blockCount, serial, attributes, List.of());
     }
 
     /** Without attributes (API 1.0 callers). */

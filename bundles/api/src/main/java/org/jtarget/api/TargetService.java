@@ -123,6 +123,40 @@ public interface TargetService {
     /** Sets an ACL's CHAP secrets, or clears them with null. */
     void setChap(String target, int tag, String initiator, ChapCredentials chap);
 
+    // ALUA target port groups (SPC-4 5.15)
+
+    /**
+     * Creates an ALUA target port group of a backstore's logical unit, active/optimized, implicit and explicit.
+     *
+     * @param id TARGET PORT GROUP, 1..65535, unique within the backstore's groups
+     * @since 1.2
+     */
+    default void createAluaGroup(String backstore, String group, int id) {
+        throw new TargetException("ALUA is not supported by " + getClass().getName());
+    }
+
+    /** Deletes a group no LUN is mapped to; the default group stays. @since 1.2 */
+    default void deleteAluaGroup(String backstore, String group) {
+        throw new TargetException("ALUA is not supported by " + getClass().getName());
+    }
+
+    /**
+     * Changes a group, live. Keys: {@code state} ({@link AluaGroupInfo#ACTIVE_OPTIMIZED}, ...: the group passes
+     * through transitioning and every I_T nexus of the LU gets ASYMMETRIC ACCESS STATE CHANGED), {@code preferred}
+     * ("true"/"false"), {@code mode} ({@link AluaGroupInfo#IMPLICIT}, {@link AluaGroupInfo#EXPLICIT},
+     * {@link AluaGroupInfo#BOTH}).
+     *
+     * @since 1.2
+     */
+    default void setAluaGroup(String backstore, String group, String key, String value) {
+        throw new TargetException("ALUA is not supported by " + getClass().getName());
+    }
+
+    /** Sets the group through which TPG {@code tag} of {@code target} reaches the LU at {@code lun}. @since 1.2 */
+    default void mapAluaGroup(String target, int tag, int lun, String group) {
+        throw new TargetException("ALUA is not supported by " + getClass().getName());
+    }
+
     // persistence
 
     /** The whole tree, for saving. */

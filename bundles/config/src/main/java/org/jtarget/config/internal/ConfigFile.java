@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.jtarget.api.AclInfo;
+import org.jtarget.api.AluaGroupInfo;
 import org.jtarget.api.BackstoreInfo;
 import org.jtarget.api.Configuration;
 import org.jtarget.api.LunInfo;
@@ -39,11 +40,13 @@ import org.jtarget.spi.fabric.ChapCredentials;
  * { "version": 1,
  *   "backstores": [ { "name": "default", "type": "file", "serial": "3f2a...",
  *                     "parameters": { "file": "default.img", "size": "1G" },
- *                     "attributes": { "read_only": "true" } } ],
+ *                     "attributes": { "read_only": "true" },
+ *                     "alua_groups": [ { "name": "default_tg_pt_gp", "id": 1, "state": "active_optimized",
+ *                                        "preferred": false, "mode": "both" } ] } ],
  *   "targets": [ { "name": "iqn.2026-11.org.jtarget:default", "fabric": "iscsi",
  *                  "tpgs": [ { "tag": 1, "attributes": { "authentication": "none", "generate_node_acls": "true" },
  *                              "portals": [ "127.0.0.1:3260" ],
- *                              "luns": [ { "lun": 0, "backstore": "default" } ],
+ *                              "luns": [ { "lun": 0, "backstore": "default", "alua_group": "east" } ],
  *                              "acls": [ { "initiator": "iqn...", "chap": { "user": "u", "secret": "s" } } ] } ] } ] }
  * </pre>
  *
@@ -141,11 +144,11 @@ final class ConfigFile {
     /** Keys holding objects (or lists of objects), and their shape. */
     private static final Map<String, Class<?>> NESTED = Map.of("backstores", BackstoreDoc.class,
             "targets", TargetDoc.class, "tpgs", TpgDoc.class, "luns", LunDoc.class, "acls", AclDoc.class,
-            "chap", ChapDoc.class);
+            "chap", ChapDoc.class, "alua_groups", AluaGroupDoc.class);
 
     static {
         for (Class<?> c : List.of(Doc.class, BackstoreDoc.class, TargetDoc.class, TpgDoc.class, LunDoc.class,
-                AclDoc.class, ChapDoc.class)) {
+                AclDoc.class, ChapDoc.class, AluaGroupDoc.class)) {
             Set<String> keys = new HashSet<>();
             for (java.lang.reflect.Field f : c.getDeclaredFields()) {
                 SerializedName name = f.getAnnotation(SerializedName.class);
@@ -202,6 +205,17 @@ final class ConfigFile {
         Map<String, String> parameters;
         /** LU attributes (read_only, removable); absent in files written before API 1.1. */
         Map<String, String> attributes;
+        /** ALUA target port groups; absent when the LU has only the default group, as it comes (API 1.2). */
+        @SerializedName("alua_groups")
+        List<AluaGroupDoc> aluaGroups;
+    }
+
+    static final class AluaGroupDoc {
+        String name;
+        Integer id;
+        String state;
+        Boolean preferred;
+        String mode;
     }
 
     static final class TargetDoc {
@@ -221,6 +235,9 @@ final class ConfigFile {
     static final class LunDoc {
         Integer lun;
         String backstore;
+        /** The ALUA group this TPG reaches the LU through; absent: the default group. */
+        @SerializedName("alua_group")
+        String aluaGroup;
     }
 
     static final class AclDoc {
@@ -250,6 +267,18 @@ final class ConfigFile {
             d.serial = b.serial();
             d.parameters = new TreeMap<>(b.parameters());
             d.attributes = b.attributes().isEmpty() ? null : new TreeMap<>(b.attributes());
+            if (!b.aluaGroups().isEmpty()) {
+                d.aluaGroups = new ArrayList<>();
+                for (AluaGroupInfo g : b.aluaGroups()) {
+                    AluaGroupDoc gd = new AluaGroupDoc();
+                    gd.name = g.name();
+                    gd.id = g.id();
+                    gd.state = g.state();
+                    gd.preferred = g.preferred();
+                    gd.mode = g.mode();
+                    d.aluaGroups.add(gd);
+                }
+            }
             doc.backstores.add(d);
         }
         doc.targets = new ArrayList<>();
@@ -268,6 +297,7 @@ final class ConfigFile {
                     LunDoc ld = new LunDoc();
                     ld.lun = l.lun();
                     ld.backstore = l.backstore();
+                    ld.aluaGroup = l.aluaGroup();
                     g.luns.add(ld);
                 }
                 g.acls = new ArrayList<>();
@@ -305,7 +335,7 @@ final class ConfigFile {
             Map<String, String> params = map(b.parameters, where + " " + b.name + " parameters", problems);
             Map<String, String> attributes = map(b.attributes, where + " " + b.name + " attributes", problems);
             backstores.add(new BackstoreInfo(b.name, b.type, params, BackstoreInfo.State.OFFLINE, "", 0, 0, b.serial,
-                    attributes));
+                    attributes, aluaGroups(where + " " + b.name, b.aluaGroups, problems)));
         }
         List<TargetInfo> targets = new ArrayList<>();
         i = 0;
@@ -341,7 +371,7 @@ final class ConfigFile {
             if (l == null || l.lun == null || l.backstore == null) {
                 problems.add(where + ": a LUN needs \"lun\" and \"backstore\" (entry skipped)");
             } else {
-                luns.add(new LunInfo(l.lun, l.backstore, false));
+                luns.add(new LunInfo(l.lun, l.backstore, false, l.aluaGroup));
             }
         }
         List<AclInfo> acls = new ArrayList<>();
@@ -363,6 +393,19 @@ final class ConfigFile {
             acls.add(new AclInfo(a.initiator, chap));
         }
         return new TpgInfo(g.tag, map(g.attributes, where + " attributes", problems), portals, luns, acls);
+    }
+
+    private static List<AluaGroupInfo> aluaGroups(String where, List<AluaGroupDoc> docs, List<String> problems) {
+        List<AluaGroupInfo> out = new ArrayList<>();
+        for (AluaGroupDoc g : nonNull(docs)) {
+            if (g == null || g.name == null || g.id == null || g.state == null) {
+                problems.add(where + ": an ALUA group needs \"name\", \"id\" and \"state\" (entry skipped)");
+                continue;
+            }
+            out.add(new AluaGroupInfo(g.name, g.id, g.state, Boolean.TRUE.equals(g.preferred),
+                    g.mode == null ? AluaGroupInfo.BOTH : g.mode));
+        }
+        return out;
     }
 
     private static Map<String, String> map(Map<String, String> m, String where, List<String> problems) {

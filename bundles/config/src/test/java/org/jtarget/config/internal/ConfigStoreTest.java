@@ -58,6 +58,26 @@ class ConfigStoreTest {
     }
 
     @Test
+    void aluaGroupsAndLunMappingsRoundTrip() throws Exception {
+        List<org.jtarget.api.AluaGroupInfo> groups = List.of(
+                new org.jtarget.api.AluaGroupInfo("default_tg_pt_gp", 1, "active_optimized", false, "both"),
+                new org.jtarget.api.AluaGroupInfo("west", 2, "standby", true, "explicit"));
+        BackstoreInfo disk = new BackstoreInfo("disk1", "file", Map.of("file", "disk1.img"), BackstoreInfo.State.OFFLINE,
+                "", 0, 0, "00112233445566aa", Map.of(), groups);
+        TpgInfo tpg2 = new TpgInfo(2, Map.of(), List.of(), List.of(new LunInfo(0, "disk1", false, "west")), List.of());
+        Configuration c = new Configuration(List.of(disk), List.of(new TargetInfo(T, "iscsi", List.of(tpg2))));
+        Files.createDirectories(file().getParent());
+        ConfigFile.write(file(), c);
+        String json = Files.readString(file());
+        assertTrue(json.contains("\"alua_groups\"") && json.contains("\"alua_group\": \"west\""), json);
+        ConfigFile.Loaded back = ConfigFile.read(file());
+        assertEquals(List.of(), back.problems());
+        assertEquals(groups, back.configuration().backstores().get(0).aluaGroups());
+        assertEquals("west", back.configuration().targets().get(0).tpgs().get(0).luns().get(0).aluaGroup());
+        assertFalse(ConfigFile.toJson(sample()).contains("alua"), "nothing written for LUs without ALUA settings");
+    }
+
+    @Test
     void backstoreAttributesRoundTripAndOldFilesWithoutThemLoad() throws Exception {
         BackstoreInfo ro = new BackstoreInfo("ro", "file", Map.of("file", "ro.img"), BackstoreInfo.State.OFFLINE, "",
                 0, 0, "00112233445566aa", Map.of("read_only", "true", "removable", "false"));

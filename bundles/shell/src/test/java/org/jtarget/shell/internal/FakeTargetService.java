@@ -41,6 +41,73 @@ final class FakeTargetService implements TargetService {
         final List<String> portals = new ArrayList<>();
         final Map<Integer, String> luns = new TreeMap<>();
         final Map<String, ChapCredentials> acls = new TreeMap<>();
+        final Map<Integer, String> aluaGroups = new TreeMap<>();
+    }
+
+    /** Backstore -> ALUA group name -> group (the default group is added on first use). */
+    private final Map<String, Map<String, org.jtarget.api.AluaGroupInfo>> alua = new TreeMap<>();
+    /** The last setAluaGroup call, as "backstore group key value". */
+    String lastAluaSet;
+
+    private Map<String, org.jtarget.api.AluaGroupInfo> groups(String backstore) {
+        if (!backstores.containsKey(backstore)) {
+            throw new TargetException("no such backstore: " + backstore);
+        }
+        return alua.computeIfAbsent(backstore, b -> new TreeMap<>(Map.of(org.jtarget.api.AluaGroupInfo.DEFAULT_NAME,
+                new org.jtarget.api.AluaGroupInfo(org.jtarget.api.AluaGroupInfo.DEFAULT_NAME, 1, "active_optimized",
+                        false, "both"))));
+    }
+
+    @Override
+    public synchronized void createAluaGroup(String backstore, String group, int id) {
+        if (groups(backstore).putIfAbsent(group, new org.jtarget.api.AluaGroupInfo(group, id, "active_optimized",
+                false, "both")) != null) {
+            throw new TargetException("backstore " + backstore + ": group already exists: " + group);
+        }
+        sync(backstore);
+    }
+
+    @Override
+    public synchronized void deleteAluaGroup(String backstore, String group) {
+        if (groups(backstore).remove(group) == null) {
+            throw new TargetException("backstore " + backstore + ": no such ALUA group: " + group);
+        }
+        sync(backstore);
+    }
+
+    @Override
+    public synchronized void setAluaGroup(String backstore, String group, String key, String value) {
+        org.jtarget.api.AluaGroupInfo g = groups(backstore).get(group);
+        if (g == null) {
+            throw new TargetException("backstore " + backstore + ": no such ALUA group: " + group);
+        }
+        if (!List.of("state", "preferred", "mode").contains(key)) {
+            throw new TargetException("backstore " + backstore + ": key: " + key + " (expected: state, preferred or mode)");
+        }
+        if (key.equals("state")) {
+            groups(backstore).put(group, new org.jtarget.api.AluaGroupInfo(group, g.id(), value, g.preferred(), g.mode()));
+        }
+        lastAluaSet = backstore + " " + group + " " + key + " " + value;
+        sync(backstore);
+    }
+
+    @Override
+    public synchronized void mapAluaGroup(String target, int tag, int lun, String group) {
+        Tpg g = tpg(target, tag);
+        String backstore = g.luns.get(lun);
+        if (backstore == null) {
+            throw new TargetException("no such LUN: " + lun);
+        }
+        if (!groups(backstore).containsKey(group)) {
+            throw new TargetException("no such ALUA group: " + group);
+        }
+        g.aluaGroups.put(lun, group);
+    }
+
+    private void sync(String backstore) {
+        BackstoreInfo b = backstores.get(backstore);
+        backstores.put(backstore, new BackstoreInfo(b.name(), b.type(), b.parameters(), b.state(), b.detail(),
+                b.blockSize(), b.blockCount(), b.serial(), b.attributes(), List.copyOf(groups(backstore).values())));
     }
 
     @Override
@@ -181,7 +248,7 @@ final class FakeTargetService implements TargetService {
         t.tpgs.forEach((tag, g) -> {
             List<LunInfo> luns = new ArrayList<>();
             g.luns.forEach((lun, b) -> luns.add(new LunInfo(lun, b,
-                    backstores.get(b).state() == BackstoreInfo.State.ONLINE)));
+                    backstores.get(b).state() == BackstoreInfo.State.ONLINE, g.aluaGroups.get(lun))));
             List<AclInfo> acls = new ArrayList<>();
             g.acls.forEach((i, c) -> acls.add(new AclInfo(i, c)));
             tpgs.add(new TpgInfo(tag, g.attributes, g.portals, luns, acls));

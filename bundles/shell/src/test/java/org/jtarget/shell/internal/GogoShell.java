@@ -26,6 +26,7 @@ final class GogoShell implements AutoCloseable {
         map.put(new LunCommands(service), new String[] {"lun", "add", "remove", "list"});
         map.put(new AclCommands(service), new String[] {"acl", "add", "remove", "list", "chap", "nochap"});
         map.put(new PrCommands(service), new String[] {"pr", "show", "clear"});
+        map.put(new AluaCommands(service), new String[] {"alua", "create", "delete", "set", "map", "list"});
         return map;
     }
 

@@ -281,4 +281,24 @@ class ShellCommandsTest {
         assertEquals("TPG tag: zero (expected a number 1..65535)", r.failure().toString());
         assertTrue(service.target(IQN).tpgs().isEmpty());
     }
+
+    @Test
+    void aluaVerbsCreateSetMapAndList() {
+        buildTree();
+        ok("tpg:create " + IQN + " 2");
+        ok("lun:add " + IQN + " 2 0 disk1");
+        assertEquals("Created ALUA group west (id 2) of disk1\n", ok("alua:create disk1 west 2"));
+        assertEquals("TPG 2 of " + IQN + " reaches LUN 0 through ALUA group west\n",
+                ok("alua:map " + IQN + " 2 0 west"));
+        assertEquals("Set state of ALUA group west of disk1 to standby\n", ok("alua:set disk1 west state standby"));
+        ok("alua:set disk1 west preferred yes");
+        assertEquals("disk1 west preferred true", service.lastAluaSet, "yes is passed on as true");
+        String list = ok("alua:list disk1");
+        assertTrue(list.lines().anyMatch(l -> l.matches("default_tg_pt_gp +1 +active_optimized .* " + IQN + "/1/0")), list);
+        assertTrue(list.lines().anyMatch(l -> l.matches("west +2 +standby .* " + IQN + "/2/0")), list);
+        assertEquals("ID: 0 (expected 1..65535)", refused("alua:create disk1 east 0"));
+        assertEquals("preferred: maybe (expected true or false)", refused("alua:set disk1 west preferred maybe"));
+        assertEquals("no such backstore: nope", refused("alua:list nope"));
+        assertEquals("no such ALUA group: east", refused("alua:map " + IQN + " 2 0 east"));
+    }
 }

@@ -54,4 +54,6 @@ public interface LogicalUnit {
      * (the administrator's {@code pr:clear}): every registered I_T nexus gets RESERVATIONS PREEMPTED.
      */
     void clearReservations();
+    /** The ALUA target port groups of this LU and which group each port reaches it through (SPC-4 5.15). */
+    org.jtarget.core.internal.alua.AluaGroups alua();
 }

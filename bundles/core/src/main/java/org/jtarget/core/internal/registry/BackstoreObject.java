@@ -70,6 +70,7 @@ final class BackstoreObject {
     BackstoreInfo info() {
         Backstore b = backstore;
         return new BackstoreInfo(name, type, parameters, state, detail,
-                b == null ? 0 : b.blockSize(), b == null ? 0 : b.blockCount(), serial, attributes);
+                b == null ? 0 : b.blockSize(), b == null ? 0 : b.blockCount(), serial, attributes,
+                AluaAdmin.info(unit));
     }
 }

@@ -169,6 +169,7 @@ final class BackstoreObjects {
                 String serial = newSerial();
                 BackstoreObject obj = new BackstoreObject(name, type, params, serial,
                         engine.createLogicalUnit(name, serial));
+                obj.unit.alua().onExplicitChange(registry::changed); // SET TARGET PORT GROUPS: save the states
                 String prProblem = obj.unit.persistReservations(
                         BackstoreObject.reservationsFile(dataDirectory, name));
                 if (prProblem != null) {

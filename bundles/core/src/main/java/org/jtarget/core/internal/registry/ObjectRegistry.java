@@ -63,6 +63,7 @@ public final class ObjectRegistry implements TargetService, TargetCore {
     private final BackstoreObjects backstoreObjects;
     private final TargetTree tree;
     private final Logins logins;
+    private final AluaAdmin alua;
 
     @Activate
     public ObjectRegistry(@Reference(name = "engine") ScsiEngine engine) {
@@ -81,6 +82,7 @@ public final class ObjectRegistry implements TargetService, TargetCore {
         this.backstoreObjects = new BackstoreObjects(this);
         this.tree = new TargetTree(this);
         this.logins = new Logins(this);
+        this.alua = new AluaAdmin(this);
     }
 
     /** {@code jtarget.home}, else the working directory. */
@@ -274,6 +276,28 @@ public final class ObjectRegistry implements TargetService, TargetCore {
 
     void checkScsiName(String fabric, String what, String name) {
         tree.checkScsiName(fabric, what, name);
+    }
+
+    // ---- ALUA target port groups: AluaAdmin ----
+
+    @Override
+    public void createAluaGroup(String backstore, String group, int id) {
+        alua.createGroup(backstore, group, id);
+    }
+
+    @Override
+    public void deleteAluaGroup(String backstore, String group) {
+        alua.deleteGroup(backstore, group);
+    }
+
+    @Override
+    public void setAluaGroup(String backstore, String group, String key, String value) {
+        alua.setGroup(backstore, group, key, value);
+    }
+
+    @Override
+    public void mapAluaGroup(String target, int tag, int lun, String group) {
+        alua.map(target, tag, lun, group);
     }
 
     // ---- persistence ----

@@ -42,6 +42,7 @@ final class Restorer {
                 problems.add("target " + t.name() + ": " + e.getMessage() + " (skipped with its TPGs)");
             }
         }
+        AluaAdmin.refreshAll(r);
         LOG.info("Restored {} backstore(s) and {} target(s) in {} ms; {} problem(s)", c.backstores().size(),
                 c.targets().size(), (System.nanoTime() - t0) / 1_000_000, problems.size());
     }
@@ -65,6 +66,8 @@ final class Restorer {
         } catch (TargetException e) {
             problems.add("backstore " + b.name() + ": " + e.getMessage() + " (attributes left at their defaults)");
         }
+        AluaAdmin.restore(b.name(), obj.unit, b.aluaGroups(), problems);
+        obj.unit.alua().onExplicitChange(r::changed); // SET TARGET PORT GROUPS: save the states
         String prProblem = obj.unit.persistReservations(BackstoreObject.reservationsFile(r.dataDirectory(), b.name()));
         if (prProblem != null) {
             problems.add("backstore " + b.name() + ": saved persistent reservations ignored: " + prProblem);
@@ -132,6 +135,12 @@ final class Restorer {
                 problems.add(where + " lun " + l.lun() + ": no such backstore: " + l.backstore() + " (skipped)");
             } else {
                 tpg.luns = tpg.luns.with(l.lun(), obj.unit, obj.name);
+                if (l.aluaGroup() != null && obj.unit.alua().group(l.aluaGroup()) == null) {
+                    problems.add(where + " lun " + l.lun() + ": no such ALUA group: " + l.aluaGroup()
+                            + " (reached through the default group)");
+                } else if (l.aluaGroup() != null) {
+                    tpg.aluaGroup(l.lun(), l.aluaGroup());
+                }
             }
         }
         for (AclInfo acl : ti.acls()) {

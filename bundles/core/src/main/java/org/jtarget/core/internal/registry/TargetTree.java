@@ -96,6 +96,7 @@ final class TargetTree {
             Target t = target0(name);
             for (Tpg tpg : t.tpgs.values()) {
                 dismantle(tpg, closing);
+                AluaAdmin.dropPorts(registry, tpg);
             }
             targets.remove(name);
         } finally {
@@ -148,6 +149,7 @@ final class TargetTree {
         try {
             Tpg tpg = tpg0(target, tag);
             dismantle(tpg, closing);
+            AluaAdmin.dropPorts(registry, tpg);
             tpg.target.tpgs.remove(tag);
         } finally {
             lock.unlock();
@@ -246,6 +248,8 @@ final class TargetTree {
                 throw new TargetException("no such backstore: " + backstore);
             }
             tpg.luns = tpg.luns.with(lun, obj.unit, obj.name);
+            tpg.aluaGroup(lun, null);
+            AluaAdmin.refreshPort(tpg, obj);
             notify = List.copyOf(tpg.sessions);
         } finally {
             lock.unlock();
@@ -262,7 +266,12 @@ final class TargetTree {
             if (tpg.luns.get(lun) == null) {
                 throw new TargetException("no such LUN: " + tpg.describe() + " lun " + lun);
             }
+            BackstoreObject obj = backstores.get(tpg.luns.backstore(lun));
             tpg.luns = tpg.luns.without(lun);
+            tpg.aluaGroup(lun, null);
+            if (obj != null) {
+                AluaAdmin.refreshPort(tpg, obj);
+            }
             notify = List.copyOf(tpg.sessions);
         } finally {
             lock.unlock();
@@ -363,7 +372,7 @@ final class TargetTree {
         for (int i = 0; i < table.size(); i++) {
             BackstoreObject obj = backstores.get(table.backstoreAt(i));
             luns.add(new LunInfo(table.lunAt(i), table.backstoreAt(i),
-                    obj != null && obj.state == BackstoreInfo.State.ONLINE));
+                    obj != null && obj.state == BackstoreInfo.State.ONLINE, tpg.aluaGroups.get(table.lunAt(i))));
         }
         return new TpgInfo(tpg.tag, tpg.attributes, tpg.portals.stream().map(PortalAddress::text).toList(), luns,
                 List.copyOf(tpg.acls.values()));

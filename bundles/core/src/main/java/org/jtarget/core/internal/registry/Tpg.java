@@ -25,6 +25,8 @@ final class Tpg {
     volatile Map<String, String> attributes = Map.of();
     volatile List<PortalAddress> portals = List.of();
     volatile LunTable luns = LunTable.EMPTY;
+    /** LUN -> the ALUA group of its LU through which this TPG reaches it; absent: the default group. */
+    volatile Map<Integer, String> aluaGroups = Map.of();
     /** Sorted by initiator name. */
     volatile Map<String, AclInfo> acls = Map.of();
     /** Open sessions, for LUN change notices and forced logout. */
@@ -116,6 +118,10 @@ final class Tpg {
             }
         });
         return Map.copyOf(out);
+    }
+
+    void aluaGroup(int lun, String group) {
+        aluaGroups = AluaAdmin.with(aluaGroups, lun, group);
     }
 
     void putAttribute(String key, String value) {

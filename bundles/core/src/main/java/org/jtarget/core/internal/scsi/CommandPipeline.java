@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The fixed path of every command, in the order current LIO uses: LUN lookup, parse, task attribute
- * ordering, then at the moment it actually runs: unit attention, readiness, write protection,
- * reservation, Data-Out, execute, complete. Runs on the caller's thread; continues on whatever thread
+ * ordering, then at the moment it actually runs: the gates ({@link CommandGates}: unit attention, ALUA
+ * state, readiness, reservations, write protection), Data-Out, execute, complete. Runs on the caller's thread; continues on whatever thread
  * completes a backstore or Data-Out stage.
  */
 public final class CommandPipeline {
@@ -115,58 +115,18 @@ public final class CommandPipeline {
         ScsiLogicalUnit lu = c.lu();
         ParsedCommand p = c.parsed();
         if (lu != null) {
-            ScsiNexus nexus = c.nexus();
-            // 4. unit attention (SAM-5 5.14; not for INQUIRY, REPORT LUNS, REQUEST SENSE)
-            if (!p.hasFlag(OpcodeDescriptor.NO_UA)) {
-                SenseReason ua = lu.unitAttentions().poll(nexus);
-                if (ua != null) {
-                    fail(c, Sense.of(ua));
-                    return;
+            // 4. the gates: unit attention, ALUA state, sanitize, readiness, reservations, write protection
+            CommandGates.Refusal gate = CommandGates.check(c, lu, c.nexus());
+            if (gate != null) {
+                if (gate.sense() != null) {
+                    fail(c, gate.sense());
+                } else {
+                    finish(c, new ScsiResponse(gate.status(), null, null, 0), null);
                 }
-            }
-            // sanitize (SBC-3 4.11): while it runs everything but INQUIRY, REPORT LUNS and REQUEST SENSE gets
-            // NOT READY, SANITIZE IN PROGRESS with the progress indication; after a failure, medium access
-            // gets MEDIUM ERROR, SANITIZE COMMAND FAILED until a SANITIZE succeeds or exits failure mode
-            SanitizeState sanitize = lu.sanitize();
-            if (!p.hasFlag(OpcodeDescriptor.NO_UA) && sanitize.running()) {
-                fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS)
-                        .withProgress(sanitize.progress()));
-                return;
-            }
-            if (sanitize.failed() && p.hasFlag(OpcodeDescriptor.MEDIUM) && !p.hasFlag(OpcodeDescriptor.SANITIZE)) {
-                fail(c, Sense.of(SenseReason.SANITIZE_COMMAND_FAILED));
-                return;
-            }
-            // 5. readiness: an offline LU answers NOT READY to medium access (SPC-4 4.5.6, 04/03)
-            c.lease(lu.acquire());
-            if (c.lease() == null && p.hasFlag(OpcodeDescriptor.MEDIUM)) {
-                fail(c, Sense.of(SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION));
-                return;
-            }
-            // a removable medium that was unloaded (SBC-3 5.25): NOT READY, MEDIUM NOT PRESENT (3A/00)
-            if (p.hasFlag(OpcodeDescriptor.MEDIUM) && lu.mediumAbsent()) {
-                fail(c, Sense.of(SenseReason.MEDIUM_NOT_PRESENT));
-                return;
-            }
-            // 6. SPC-2 reservation (SPC-2 5.5.1)
-            ScsiNexus holder = lu.reservationHolder();
-            if (holder != null && holder != nexus && !p.hasFlag(OpcodeDescriptor.RESERVATION_EXEMPT)) {
-                finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
-                return;
-            }
-            // persistent reservation (SPC-4 5.9.1)
-            if (lu.persistentReservations().conflicts(nexus.info(), p)) {
-                finish(c, new ScsiResponse(ScsiStatus.RESERVATION_CONFLICT, null, null, 0), null);
-                return;
-            }
-            // write protection: the read_only attribute or SWP in the control mode page (SPC-4 7.5.8,
-            // SBC-3 4.13): DATA PROTECT, WRITE PROTECTED (27/00)
-            if (p.hasFlag(OpcodeDescriptor.WRITE) && lu.writeProtected()) {
-                fail(c, Sense.of(SenseReason.WRITE_PROTECTED));
                 return;
             }
         }
-        // 7. Data-Out: the transport's expected length against the CDB's (see refusesDataOutLength)
+        // 5. Data-Out: the transport's expected length against the CDB's (see refusesDataOutLength)
         ScsiTask task = c.task();
         DataDirection dir = task.direction();
         SenseReason refused = refusesDataOutLength(p, task);

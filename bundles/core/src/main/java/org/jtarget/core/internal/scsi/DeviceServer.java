@@ -22,7 +22,8 @@ public final class DeviceServer implements ScsiEngine {
     private final TaskManagement taskManagement;
 
     public DeviceServer() {
-        this.table = new OpcodeTable(new SbcCommands().descriptors(), new SpcCommands().descriptors());
+        this.table = new OpcodeTable(new SbcCommands().descriptors(), new SpcCommands().descriptors(),
+                org.jtarget.core.internal.alua.TargetPortGroupCommands.descriptors());
         this.pipeline = new CommandPipeline(table);
         this.taskManagement = new TaskManagement(pipeline);
     }

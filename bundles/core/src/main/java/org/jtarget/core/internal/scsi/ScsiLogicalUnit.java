@@ -26,6 +26,8 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     private final WriteGate writeGate = new WriteGate();
     private final PersistentReservations persistentReservations = new PersistentReservations();
     private final SanitizeState sanitize = new SanitizeState();
+    private final org.jtarget.core.internal.alua.AluaGroups alua = new org.jtarget.core.internal.alua.AluaGroups(
+            by -> unitAttentions.raiseAll(SenseReason.ASYMMETRIC_ACCESS_STATE_CHANGED, by instanceof ScsiNexus n ? n : null));
     private volatile byte[] naa;
     private final Object lock = new Object();
     private Binding binding; // guarded by lock
@@ -326,6 +328,12 @@ public final class ScsiLogicalUnit implements LogicalUnit {
     /** SANITIZE in progress, progress and failure mode (SBC-3 4.11). */
     public SanitizeState sanitize() {
         return sanitize;
+    }
+
+    /** The ALUA target port groups (SPC-4 5.15). */
+    @Override
+    public org.jtarget.core.internal.alua.AluaGroups alua() {
+        return alua;
     }
 
     public PersistentReservations persistentReservations() {

@@ -50,7 +50,7 @@ public final class Inquiry {
                 if (page != 0) { // SPC-4 6.6.1: PAGE CODE must be zero without EVPD
                     throw Sense.invalidCdbField(2, -1).exception();
                 }
-                standard(buf, lu);
+                standard(buf, lu, c.nexus().info());
             } else if (lu == null) {
                 buf.writeByte(0x7F).writeByte(page).writeShort(0); // PQ 011b: no LU here
             } else {
@@ -77,15 +77,20 @@ public final class Inquiry {
         return c.respond(buf);
     }
 
-    /** SPC-4 6.6.2: standard INQUIRY data, 74 bytes with eight version descriptors. */
-    static void standard(ByteBuf b, ScsiLogicalUnit lu) {
+    /**
+     * SPC-4 6.6.2: standard INQUIRY data, 74 bytes with eight version descriptors. TPGS (byte 5 bits 5-4) is
+     * what the target port group of the port the command came through supports: 01b implicit, 10b explicit,
+     * 11b both (SPC-4 5.15.2.7; LIO reports the same group's).
+     */
+    static void standard(ByteBuf b, ScsiLogicalUnit lu, NexusInfo nexus) {
         int start = b.writerIndex();
         b.writeByte(lu == null ? 0x7F : 0x00); // PERIPHERAL QUALIFIER 000b/011b, DEVICE TYPE 00h (SBC)
         b.writeByte(lu != null && lu.removable() ? 0x80 : 0x00); // RMB (SPC-4 6.6.2)
         b.writeByte(0x06); // VERSION: SPC-4
         b.writeByte(0x12); // HISUP 1, RESPONSE DATA FORMAT 2
         b.writeByte(74 - 5); // ADDITIONAL LENGTH
-        b.writeByte(0x08); // SCCS ACC TPGS(00b: no ALUA) 3PC (EXTENDED COPY, SPC-4 6.3) PROTECT
+        int tpgs = lu == null ? 0 : lu.alua().groupOf(nexus.targetName(), nexus.tpgTag()).mode().tpgsBits();
+        b.writeByte(tpgs | 0x08); // SCCS ACC TPGS 3PC (EXTENDED COPY, SPC-4 6.3) PROTECT
         b.writeByte(0x00); // ENCSERV MULTIP
         b.writeByte(0x02); // CMDQUE
         ascii(b, VENDOR, 8);
@@ -119,8 +124,8 @@ public final class Inquiry {
 
     /**
      * SPC-4 7.8.6: DEVICE IDENTIFICATION. LU designators: NAA IEEE Registered Extended (type 3) from the
-     * serial, T10 vendor ID (type 1). Target port: relative target port (type 4), target port group
-     * (type 5), SCSI name string (type 8). Target device: SCSI name string. PIV is set on port and
+     * serial, T10 vendor ID (type 1). Target port: relative target port (type 4: the TPG tag), target port
+     * group (type 5: the ALUA group the port is in for this LU), SCSI name string (type 8). Target device: SCSI name string. PIV is set on port and
      * device designators, whose PROTOCOL IDENTIFIER is the fabric's.
      */
     static void deviceIdentification(ByteBuf b, ScsiLogicalUnit lu, NexusInfo nexus) {
@@ -137,9 +142,9 @@ public final class Inquiry {
         // Relative target port: binary, PIV, target port association (01b), type 4
         b.writeByte(proto | 0x01).writeByte(0x80 | 0x10 | 0x04).writeByte(0).writeByte(4);
         b.writeShort(0).writeShort(nexus.relativeTargetPortId());
-        // Target port group: type 5
+        // Target port group: type 5, the ALUA group of this port (SPC-4 7.8.6.7)
         b.writeByte(proto | 0x01).writeByte(0x80 | 0x10 | 0x05).writeByte(0).writeByte(4);
-        b.writeShort(0).writeShort(nexus.tpgTag());
+        b.writeShort(0).writeShort(lu.alua().groupOf(nexus.targetName(), nexus.tpgTag()).id());
         // SCSI name strings (UTF-8), target port (01b) then target device (10b), type 8
         nameString(b, proto, 0x10, nexus.targetPortName());
         nameString(b, proto, 0x20, nexus.targetName());

@@ -38,6 +38,11 @@ public final class Reports {
                 buf.writeBytes(sense);
                 return c.respond(buf);
             }
+            if (reason == null) { // the ALUA state of this port's group (SPC-4 5.15.2.4): why medium access is refused
+                org.jtarget.core.internal.engine.NexusInfo info = c.nexus().info();
+                reason = org.jtarget.core.internal.alua.AccessStates.refusal(
+                        lu.alua().groupOf(info.targetName(), info.tpgTag()).state(), SpcCommands.TEST_UNIT_READY, -1);
+            }
             if (reason == null) {
                 reason = !lu.online() ? SenseReason.LOGICAL_UNIT_NOT_READY_MANUAL_INTERVENTION
                         : lu.mediumAbsent() ? SenseReason.MEDIUM_NOT_PRESENT

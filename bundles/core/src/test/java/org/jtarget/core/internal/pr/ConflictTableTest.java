@@ -125,7 +125,7 @@ class ConflictTableTest {
                 "READ CAPACITY(16)", "PREVENT ALLOW MEDIUM REMOVAL", "PERSISTENT RESERVE IN (READ KEYS)",
                 "PERSISTENT RESERVE IN (READ RESERVATION)", "PERSISTENT RESERVE IN (REPORT CAPABILITIES)",
                 "PERSISTENT RESERVE IN (READ FULL STATUS)", "PERSISTENT RESERVE OUT (REGISTER)",
-                "PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)")) {
+                "PERSISTENT RESERVE OUT (REGISTER AND IGNORE EXISTING KEY)", "REPORT TARGET PORT GROUPS")) {
             expected.put(n, ConflictTable.Access.ALLOWED);
         }
         for (String n : List.of("READ(6)", "READ(10)", "READ(12)", "READ(16)", "VERIFY(10)", "VERIFY(12)",
@@ -138,7 +138,7 @@ class ConflictTableTest {
                 "WRITE AND VERIFY(12)", "WRITE AND VERIFY(16)", "WRITE SAME(10)", "WRITE SAME(16)", "UNMAP",
                 "COMPARE AND WRITE", "ORWRITE(16)", "WRITE ATOMIC(16)", "SYNCHRONIZE CACHE(10)",
                 "SYNCHRONIZE CACHE(16)", "START STOP UNIT", "MODE SELECT(6)", "MODE SELECT(10)",
-                "EXTENDED COPY (LID1)")) {
+                "EXTENDED COPY (LID1)", "SET TARGET PORT GROUPS")) {
             expected.put(n, ConflictTable.Access.WRITE);
         }
         for (String n : List.of("RESERVE(6)", "RELEASE(6)", "RESERVE(10)", "RELEASE(10)")) {

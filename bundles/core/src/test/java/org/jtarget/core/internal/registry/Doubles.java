@@ -66,6 +66,10 @@ final class Doubles {
         volatile Backstore backstore;
         int attaches;
         int detaches;
+        /** ALUA state changes seen (the nexus given, or "all"). */
+        final java.util.List<Object> accessStateChanges = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final org.jtarget.core.internal.alua.AluaGroups alua = new org.jtarget.core.internal.alua.AluaGroups(
+                by -> accessStateChanges.add(by == null ? "all" : by));
 
         Unit(String name, String serial) {
             this.name = name;
@@ -104,6 +108,11 @@ final class Doubles {
         @Override
         public boolean online() {
             return backstore != null;
+        }
+
+        @Override
+        public org.jtarget.core.internal.alua.AluaGroups alua() {
+            return alua;
         }
 
         volatile org.jtarget.core.internal.engine.LuAttributes attributes =

@@ -64,6 +64,11 @@ public final class Harness implements AutoCloseable {
         return TARGET + ",t,0x" + String.format("%04x", tpg);
     }
 
+    /** A nexus through TPG {@code tag} of the test target (relative target port identifier = the tag). */
+    public ScsiEngine.Nexus open(String initiator, int tag) {
+        return open(initiator, "000000000001", tag);
+    }
+
     /** An I_T nexus from initiator port {@code initiator,i,0x<isid>} to target port {@code tpg} (its RTPI). */
     public ScsiEngine.Nexus open(String initiator, String isid, int tpg) {
         NexusInfo info = new NexusInfo(TARGET, tpg, tpg, targetPort(tpg), 5, initiator, initiator + ",i,0x" + isid,
