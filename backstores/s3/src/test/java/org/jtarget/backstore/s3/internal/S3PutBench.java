@@ -1,0 +1,73 @@
+package org.jtarget.backstore.s3.internal;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The peer of {@code bench/s3.sh}: the backstore's own S3 client ({@link S3Client}, {@link SigV4}, an
+ * {@link HttpClient} built as {@code S3BackstoreProvider} builds it) PUTs {@code count} objects of
+ * {@code size} bytes (random, not zeros) with {@code threads} requests in flight, as the backstore's upload
+ * pool does, and prints the throughput. Not a test: run with {@code java -cp target/test-classes:target/classes}.
+ * <pre>S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY COUNT THREADS SIZE [PREFIX]</pre>
+ * The secret key is read from the environment variable S3_SECRET_KEY when given as "-".
+ */
+public final class S3PutBench {
+    private S3PutBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 7) {
+            System.err.println("usage: S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY|- COUNT THREADS SIZE [PREFIX]");
+            System.exit(2);
+        }
+        String secret = "-".equals(args[3]) ? System.getenv("S3_SECRET_KEY") : args[3];
+        int count = Integer.parseInt(args[4]);
+        int threads = Integer.parseInt(args[5]);
+        int size = Integer.parseInt(args[6]);
+        String prefix = args.length > 7 ? args[7] : "putbench/";
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        S3Client client = new S3Client(http, URI.create(args[0]), args[1], true,
+                new SigV4(args[2], secret, "us-east-1"), 1, 0);
+        byte[][] data = new byte[threads][size];
+        Random random = new Random(1);
+        for (byte[] d : data) {
+            random.nextBytes(d);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        AtomicLong next = new AtomicLong();
+        // one untimed round first: connections opened, classes loaded (the backstore's are warm too)
+        run(pool, client, data, threads, new AtomicLong(), threads, prefix + "warm-");
+        long t0 = System.nanoTime();
+        run(pool, client, data, threads, next, count, prefix);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        pool.shutdown();
+        System.out.printf("%d PUTs of %d bytes, %d in parallel, in %.3f s: %.1f MiB/s%n", count, size, threads,
+                secs, (double) count * size / secs / (1 << 20));
+    }
+
+    private static void run(ExecutorService pool, S3Client client, byte[][] data, int threads, AtomicLong next,
+                            int count, String prefix) throws Exception {
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            byte[] d = data[t];
+            done.add(pool.submit(() -> {
+                for (long i; (i = next.getAndIncrement()) < count; ) {
+                    client.put(prefix + String.format("%016x", i), d, false);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# s3.sh - the s3 backstore's cost: sequential 1 MiB writes through jtarget (iSCSI LUN 1 on an s3 backstore),
+#   flush included, against the backstore's own S3 client PUTting 1 MiB objects with the same parallelism
+#   (the upload pool's 8 threads) straight to the same S3Proxy. Starts S3Proxy 2.6.0 (filesystem backend in
+#   $OUT/s3data) and the built distribution (jtarget-peer.sh, throw-away home) on free 127.0.0.1 ports and
+#   stops both by PID.
+# Through jtarget: one qemu-io process writes MB MiB as 1 MiB aio_writes, QD at a time (pattern 0xa5: objects
+#   of zeros would be deleted, not stored), then SYNCHRONIZE CACHE (qemu-io flush); timed from start to exit.
+# Straight: S3PutBench (backstores/s3 test classes) PUTs MB objects of 1 MiB, PAR in parallel.
+# Prints MiB/s of both and the ratio. Raw output in $OUT.
+# Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
+#      RUNS (default 2, each prints a row), OUT (default bench/target/s3), S3PROXY_JAR, JTARGET.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} OUT=${OUT:-$HERE/target/s3}
+S3PROXY_JAR=${S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/2.6.0/s3proxy-2.6.0-jar-with-dependencies.jar}
+IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:s3-bench
+ACCESS=bench SECRET=bench-secret-0123456789   # a throw-away server's key, not a secret
+CP=$ROOT/backstores/s3/target/test-classes:$ROOT/backstores/s3/target/classes
+[ -f "$S3PROXY_JAR" ] || { echo "s3.sh: $S3PROXY_JAR missing (mvn -o -pl backstores/s3 -am test-compile fetches it)" >&2; exit 2; }
+[ -f "$ROOT/backstores/s3/target/test-classes/org/jtarget/backstore/s3/internal/S3PutBench.class" ] ||
+  { echo "s3.sh: S3PutBench not built (mvn -o -q -pl backstores/s3 -am test-compile)" >&2; exit 2; }
+qemu-img --help 2>/dev/null | grep -q iscsi || { echo "s3.sh: qemu-img with iscsi missing (qemu-utils qemu-block-extra)" >&2; exit 2; }
+rm -rf "$OUT"; mkdir -p "$OUT/s3data/luns"
+SPORT=$("$HERE/free-port.sh") || exit 1
+printf '%s\n' "s3proxy.endpoint=http://127.0.0.1:$SPORT" jclouds.provider=filesystem "jclouds.filesystem.basedir=$OUT/s3data" \
+  s3proxy.authorization=aws-v2-or-v4 "s3proxy.identity=$ACCESS" "s3proxy.credential=$SECRET" > "$OUT/s3proxy.properties"
+java -Xmx512m -jar "$S3PROXY_JAR" --properties "$OUT/s3proxy.properties" > "$OUT/s3proxy.log" 2>&1 &
+SPID=$!
+JPORT=$("$HERE/free-port.sh") || exit 1
+while [ "$JPORT" = "$SPORT" ]; do JPORT=$("$HERE/free-port.sh") || exit 1; done
+cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
+trap cleanup EXIT
+for _ in $(seq 120); do (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null && break; sleep 0.5; done
+"$HERE/jtarget-peer.sh" start "$JPORT" "$OUT" || exit 1
+JT=${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}
+"$JT" --home "$OUT/home" exec "backstore:create s1 s3 bucket=luns size=$((MB * 2))M endpoint=http://127.0.0.1:$SPORT path_style=true access_key=$ACCESS secret_key=$SECRET" || exit 1
+"$JT" --home "$OUT/home" exec "lun:add $IQN 1 1 s1" || exit 1
+ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JPORT,file.target=$IQN,file.lun=1,file.initiator-name=$INIT"
+
+now() { date +%s.%N; }
+jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
+  local args=() i t0 t1
+  for ((i = 0; i < MB; i++)); do
+    args+=(-c "aio_write -q -P 0xa5 $(($1 + i))M 1M")
+    [ $(((i + 1) % QD)) -eq 0 ] && args+=(-c aio_flush)
+  done
+  args+=(-c aio_flush -c flush)
+  t0=$(now)
+  timeout -k 5 600 qemu-io --image-opts -t none "${args[@]}" "$ISCSI" >> "$OUT/qemu.log" 2>&1 || { echo 0; return; }
+  t1=$(now)
+  awk -v m="$MB" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }'
+}
+direct_run() {  # run number: prints MiB/s
+  java -cp "$CP" org.jtarget.backstore.s3.internal.S3PutBench "http://127.0.0.1:$SPORT" luns "$ACCESS" - "$MB" "$PAR" 1048576 \
+    "putbench$1/" 2>>"$OUT/direct.log" | tee -a "$OUT/direct.log" | sed -n 's/.*: \([0-9.]*\) MiB\/s$/\1/p'
+}
+export S3_SECRET_KEY=$SECRET
+jtarget_run 0 > /dev/null   # warm-up: the JVM compiles, connections open
+printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
+for ((r = 1; r <= RUNS; r++)); do
+  j=$(jtarget_run $(((r % 2) * MB))); d=$(direct_run "$r")
+  printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" \
+    "$(awk -v a="$j" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$(cut -d' ' -f1 /proc/loadavg)"
+done
