@@ -1,7 +1,6 @@
 package org.jtarget.backstore.nbd.internal;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -29,6 +28,7 @@ final class NbdConnection extends ByteToMessageDecoder {
     final AtomicInteger load = new AtomicInteger();
     private Channel channel;
     private long nextHandle = 1;
+    private boolean flushPending; // event loop only
     private volatile BiConsumer<NbdConnection, List<Request<?>>> lost;
     private volatile Throwable cause;
 
@@ -104,23 +104,39 @@ final class NbdConnection extends ByteToMessageDecoder {
         ByteBuf header = channel.alloc().buffer(Nbd.REQUEST_HEADER);
         header.writeInt(Nbd.REQUEST_MAGIC).writeShort(r.commandFlags).writeShort(r.type).writeLong(handle)
                 .writeLong(r.offset).writeInt(r.length);
-        ByteBuf message = header;
+        ByteBuf data = null;
         if (r.hasData()) {
-            ByteBuf data = r.dataForSend();
+            data = r.dataForSend();
             if (data == null) { // completed (cancelled) since the check above
                 header.release();
                 load.decrementAndGet();
                 return;
             }
-            CompositeByteBuf both = channel.alloc().compositeDirectBuffer(2);
-            both.addComponents(true, header, data);
-            message = both;
         }
         if (inFlight.isEmpty()) {
             lastReplyNanos = System.nanoTime(); // the wait for a reply starts now
         }
         inFlight.put(handle, r);
-        channel.writeAndFlush(message, channel.voidPromise());
+        // header and data as two buffers of one gathering write: no composite buffer per request
+        channel.write(header, channel.voidPromise());
+        if (data != null) {
+            channel.write(data, channel.voidPromise());
+        }
+        flushSoon();
+    }
+
+    /**
+     * One flush for every request queued on the event loop in a burst, after the last of them (tasks run in
+     * order): a single writev and one wake-up of the server instead of one per request.
+     */
+    private void flushSoon() {
+        if (!flushPending) {
+            flushPending = true;
+            channel.eventLoop().execute(() -> {
+                flushPending = false;
+                channel.flush();
+            });
+        }
     }
 
     @Override
