@@ -7,7 +7,7 @@
 # Through jtarget: one qemu-io process writes MB MiB as 1 MiB aio_writes, QD at a time (pattern 0xa5: objects
 #   of zeros would be deleted, not stored), then SYNCHRONIZE CACHE (qemu-io flush); timed from start to exit.
 # Straight: S3PutBench (backstores/s3 test classes) PUTs MB objects of 1 MiB, PAR in parallel.
-# Prints MiB/s of both and the ratio. Raw output in $OUT.
+# Prints MiB/s of both and the ratio. Raw output in $OUT; CPU seconds of jtarget and S3Proxy per run in cpu.log.
 # Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
 #      RUNS (default 2, each prints a row), OUT (default bench/target/s3), S3PROXY_JAR, JTARGET.
 set -u
@@ -39,7 +39,11 @@ JT=${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}
 "$JT" --home "$OUT/home" exec "lun:add $IQN 1 1 s1" || exit 1
 ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JPORT,file.target=$IQN,file.lun=1,file.initiator-name=$INIT"
 
+JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 now() { date +%s.%N; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks "$SPID") - s0))
+        printf '%s: cpu seconds jtarget %d.%02d s3proxy %d.%02d\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) >> "$OUT/cpu.log"; }
 jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
   local args=() i t0 t1
   for ((i = 0; i < MB; i++)); do
@@ -60,7 +64,8 @@ export S3_SECRET_KEY=$SECRET
 jtarget_run 0 > /dev/null   # warm-up: the JVM compiles, connections open
 printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
 for ((r = 1; r <= RUNS; r++)); do
-  j=$(jtarget_run $(((r % 2) * MB))); d=$(direct_run "$r")
+  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget"
+  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); d=$(direct_run "$r"); cpu "run $r straight"
   printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" \
     "$(awk -v a="$j" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$(cut -d' ' -f1 /proc/loadavg)"
 done
