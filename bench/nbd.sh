@@ -3,12 +3,14 @@
 #   qemu-img bench straight on the same nbdkit export. Starts nbdkit (memory plugin, 1 GiB) and the built
 #   distribution (jtarget-peer.sh, throw-away home) on free 127.0.0.1 ports; stops both by PID.
 # Probes: 4 KiB reads at queue depth 32, 64 KiB writes at queue depth 32 (qemu-img bench -t none, sequential).
-# Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. Raw output in $OUT.
-# Env: SECS per probe (default 5), WARMUP seconds of untimed reads through jtarget first (default 20),
+# Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. Raw output in $OUT; CPU time per
+#   command of jtarget and nbdkit (utime+stime from /proc) in $OUT/cpu.log.
+# Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes through jtarget first
+#      (default 30),
 #      OUT (default bench/target/nbd), JTARGET (launcher, see jtarget-peer.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECS=${SECS:-5} WARMUP=${WARMUP:-20} OUT=${OUT:-$HERE/target/nbd}
+SECS=${SECS:-5} WARMUP=${WARMUP:-30} OUT=${OUT:-$HERE/target/nbd}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:nbd-bench
 command -v nbdkit >/dev/null || { echo "nbd.sh: nbdkit missing (apt-get install nbdkit)" >&2; exit 2; }
 qemu-img --help 2>/dev/null | grep -q iscsi || { echo "nbd.sh: qemu-img with iscsi missing (qemu-utils qemu-block-extra)" >&2; exit 2; }
@@ -28,25 +30,36 @@ JT=${JTARGET:-$HERE/../distribution/target/jtarget/bin/jtarget}
 ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JPORT,file.target=$IQN,file.lun=1,file.initiator-name=$INIT"
 NBD="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=$NPORT"
 
-iops() {  # opts rw bs qd: count-based qemu-img bench, calibrated to about SECS seconds; prints IOPS
+JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+iops() {  # opts rw bs qd label: count-based qemu-img bench, calibrated to about SECS seconds; prints IOPS
   local w= count=5000 t
   [ "$2" = w ] && w=-w
   run() { timeout -k 5 $((SECS * 3 + 60)) qemu-img bench --image-opts -t none -c "$1" -d "$4" -s "$3" $w "$2" 2>>"$OUT/qemu.log" \
           | sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p'; }
   t=$(run $count "$1" "$3" "$4")
   [ -n "$t" ] && count=$(awk -v c=$count -v t="$t" -v s="$SECS" 'BEGIN { n = c * s / (t > 0.001 ? t : 0.001); print int(n < 1000 ? 1000 : n) }') \
-              && t=$(run "$count" "$1" "$3" "$4")
+              && { j0=$(ticks "$JPID") n0=$(ticks "$NPID"); t=$(run "$count" "$1" "$3" "$4")
+                   awk -v c="$count" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$5" \
+                     'BEGIN { printf "%s: CPU per command: jtarget %.0f us, nbdkit %.0f us\n", what, j * 1e4 / c, n * 1e4 / c }' >> "$OUT/cpu.log"; }
   awk -v c=$count -v t="${t:-0}" 'BEGIN { printf "%.0f", (t > 0) ? c / t : 0 }'
 }
 
+# nbdkit's memory plugin allocates its sparse array on first write: whichever side wrote first would pay
+# for it (~4x nbdkit's CPU per 64 KiB write). Write the whole export once, straight, before measuring.
+qemu-img bench --image-opts -t none -c 16384 -d 32 -s 65536 -w --pattern=0x5a "$NBD" >/dev/null 2>&1 ||
+  { echo "nbd.sh: filling the export straight on nbdkit failed, see $OUT" >&2; exit 1; }
 if [ "$WARMUP" -gt 0 ]; then
   end=$((SECONDS + WARMUP))
-  while [ $SECONDS -lt $end ]; do qemu-img bench --image-opts -t none -c 20000 -d 32 -s 4096 "$ISCSI" >/dev/null 2>&1 || break; done
+  while [ $SECONDS -lt $end ]; do  # both probes' paths, so that the JIT has compiled the write path too
+    qemu-img bench --image-opts -t none -c 20000 -d 32 -s 4096 "$ISCSI" >/dev/null 2>&1 || break
+    qemu-img bench --image-opts -t none -c 5000 -d 32 -s 65536 -w "$ISCSI" >/dev/null 2>&1 || break
+  done
 fi
 printf '%-28s %12s %12s %8s\n' "probe (IOPS)" "via jtarget" "nbdkit" "ratio"
 for p in "r 4096 32" "w 65536 32"; do
   set -- $p
-  j=$(iops "$ISCSI" "$1" "$2" "$3"); n=$(iops "$NBD" "$1" "$2" "$3")
+  j=$(iops "$ISCSI" "$1" "$2" "$3" "$p via jtarget"); n=$(iops "$NBD" "$1" "$2" "$3" "$p straight")
   printf '%-28s %12s %12s %8s\n' "$([ "$1" = w ] && echo write || echo read) bs=$2 qd=$3" "$j" "$n" \
     "$(awk -v a="$j" -v b="$n" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
 done
