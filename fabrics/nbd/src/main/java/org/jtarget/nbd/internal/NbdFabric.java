@@ -13,6 +13,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -113,6 +114,8 @@ public final class NbdFabric implements FabricModule {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        // replies of requests completing together leave in one write system call
+                        ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
                         ch.pipeline().addLast("nbd", new NbdConnection(core, NAME));
                     }
                 });
