@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -32,6 +33,12 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
     static final int MAX_OPTIONS = 32;
     /** The longest option data accepted (a name of 4096 bytes, meta context queries). */
     static final int MAX_OPTION_LENGTH = 16384;
+
+    private static final int LOG_PER_MINUTE = 20;
+    private static final Object LOG_LOCK = new Object();
+    private static long logMinute;
+    private static int logged;
+    private static int suppressed;
 
     private enum State { FLAGS, OPTIONS, BUSY, TRANSMISSION, CLOSED }
 
@@ -60,7 +67,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
 
     @Override
     public String initiatorName() {
-        return "nbd:" + remote.getAddress().getHostAddress();
+        return "nbd:" + NetUtil.toAddressString(remote.getAddress()); // RFC 5952 form for IPv6: nbd:::1
     }
 
     @Override
@@ -98,14 +105,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
         this.in = ctx.alloc().buffer(256);
         List<TpgEndpoint> here = core.endpoints(fabric, local);
         if (here.stream().noneMatch(this::allowedBy)) {
-            LOG.info("NBD client {} refused on {}: no export here admits its address ({})", remote, local, AddressRanges.KEY);
+            log("NBD client {} refused on {}: no export here admits its address ({})", remote, local, AddressRanges.KEY);
             ctx.close();
             return;
         }
         int timeout = here.stream().mapToInt(e -> TpgLimit.LOGIN_TIMEOUT.valueIn(e.parameters())).min().orElse(TpgLimit.LOGIN_TIMEOUT.defaultValue());
         handshakeTimer = ctx.executor().schedule(() -> {
             if (state != State.TRANSMISSION && state != State.CLOSED) {
-                LOG.info("NBD client {}: no export chosen within {} s, disconnected", remote, timeout);
+                log("NBD client {}: no export chosen within {} s, disconnected", remote, timeout);
                 ctx.close();
             }
         }, timeout, TimeUnit.SECONDS);
@@ -113,6 +120,28 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
         hello.writeLong(Nbd.INIT_MAGIC).writeLong(Nbd.IHAVEOPT).writeShort(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
         ctx.writeAndFlush(hello);
         ctx.fireChannelActive();
+    }
+
+    /** Refusals and protocol errors: at most {@value #LOG_PER_MINUTE} lines a minute at INFO, the rest at DEBUG. */
+    private static void log(String format, Object... args) {
+        long minute = System.nanoTime() / 60_000_000_000L;
+        synchronized (LOG_LOCK) {
+            if (minute != logMinute) {
+                if (suppressed > 0) {
+                    LOG.info("{} similar NBD connection messages suppressed", suppressed);
+                }
+                logMinute = minute;
+                logged = 0;
+                suppressed = 0;
+            }
+            if (logged >= LOG_PER_MINUTE) {
+                suppressed++;
+                LOG.debug(format, args);
+                return;
+            }
+            logged++;
+        }
+        LOG.info(format, args);
     }
 
     boolean allowedBy(TpgEndpoint e) {
@@ -179,7 +208,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
 
     void fail(String why) {
         if (state != State.CLOSED) {
-            LOG.info("NBD client {}: {}; disconnected", remote, why);
+            log("NBD client {}: {}; disconnected", remote, why);
             state = State.CLOSED;
             ctx.close();
         }
@@ -306,7 +335,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
             handshakeTimer.cancel(false);
         }
         state = State.TRANSMISSION;
-        LOG.info("NBD client {} uses export {} ({} bytes, block {}{})", remote, export, facts.size(), facts.blockSize(),
+        log("NBD client {} uses export {} ({} bytes, block {}{})", remote, export, facts.size(), facts.blockSize(),
                 facts.readOnly() ? ", read-only" : "");
         process();
     }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.jtarget.spi.fabric.FabricException;
+import org.jtarget.spi.fabric.NetworkText;
 import org.jtarget.spi.fabric.TpgEndpoint;
 import org.jtarget.spi.fabric.TpgLimit;
 
@@ -84,9 +85,9 @@ final class Options {
         }
         Optional<TpgEndpoint> tpg = c.core().lookup(c.fabric(), name, c.local());
         if (tpg.isEmpty()) {
-            why[0] = "export " + name + ": not found on this portal";
+            why[0] = "export " + NetworkText.quote(name) + ": not found on this portal";
         } else if (!c.allowedBy(tpg.get()) || tpg.get().access(c.initiatorName()).isEmpty()) {
-            why[0] = "export " + name + ": not open to " + c.initiatorName() + " (" + AddressRanges.KEY + ", ACL)";
+            why[0] = "export " + NetworkText.quote(name) + ": not open to " + c.initiatorName() + " (" + AddressRanges.KEY + ", ACL)";
             why[1] = "policy";
             return Optional.empty();
         }

@@ -154,6 +154,24 @@ class NbdConnectionTest {
     }
 
     @Test
+    void structuredErrorsCarryTheSenseAsText() {
+        disk.readOnly = true;
+        try (Client c = new Client(core, "::1").handshake()) {
+            c.option(Nbd.OPT_STRUCTURED_REPLY, Unpooled.EMPTY_BUFFER);
+            c.reply(Nbd.OPT_STRUCTURED_REPLY);
+            c.go("disk");
+            c.request(Nbd.CMD_WRITE, Nbd.CMD_FLAG_FUA, 9, 0, 512, new byte[512]);
+            Client.Chunk e = c.chunk(9);
+            assertEquals(Nbd.REPLY_TYPE_ERROR, e.type());
+            assertEquals(Nbd.REPLY_FLAG_DONE, e.flags());
+            assertEquals(Nbd.EPERM, e.payload().readInt());
+            String message = e.payload().readCharSequence(e.payload().readUnsignedShort(), StandardCharsets.UTF_8).toString();
+            assertEquals("CHECK CONDITION sense key 7h ASC/ASCQ 27h/00h", message);
+            assertEquals("nbd:::1,p,40000", disk.initiators.get(0), "RFC 5952 form of the client address");
+        }
+    }
+
+    @Test
     void unitAttentionsOfANewNexusAreRetried() {
         disk.unitAttentions = 2;
         try (Client c = new Client(core).handshake()) {
