@@ -58,9 +58,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
     private InetSocketAddress remote;
     private Transmission transmission;
 
-    NbdConnection(TargetCore core, String fabric) {
+    private final Handshakes handshakes;
+    /** Whether this connection counts in {@link #handshakes}. */
+    private boolean counted;
+
+    NbdConnection(TargetCore core, String fabric, Handshakes handshakes) {
         this.core = core;
         this.fabric = fabric;
+        this.handshakes = handshakes;
     }
 
     // --- FabricSession: the initiator is the client host; the port tells nexuses of one host apart
@@ -109,6 +114,15 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
             ctx.close();
             return;
         }
+        int maxHandshakes = here.stream().mapToInt(e -> TpgLimit.MAX_LOGINS_PER_ADDRESS.valueIn(e.parameters())).min()
+                .orElse(TpgLimit.MAX_LOGINS_PER_ADDRESS.defaultValue());
+        if (!handshakes.enter(remote.getAddress(), maxHandshakes)) {
+            log("NBD client {} refused on {}: {} connections from its address are in the handshake (max_logins_per_address)",
+                    remote, local, maxHandshakes);
+            ctx.close();
+            return;
+        }
+        counted = true;
         int timeout = here.stream().mapToInt(e -> TpgLimit.LOGIN_TIMEOUT.valueIn(e.parameters())).min().orElse(TpgLimit.LOGIN_TIMEOUT.defaultValue());
         handshakeTimer = ctx.executor().schedule(() -> {
             if (state != State.TRANSMISSION && state != State.CLOSED) {
@@ -169,9 +183,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         state = State.CLOSED;
-        if (handshakeTimer != null) {
-            handshakeTimer.cancel(false);
-        }
+        handshakeDone();
         if (in != null) {
             in.release();
             in = null;
@@ -186,6 +198,16 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         LOG.debug("NBD client {}: {}", remote, cause.toString());
         ctx.close();
+    }
+
+    private void handshakeDone() {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        if (counted) {
+            counted = false;
+            handshakes.leave(remote.getAddress());
+        }
     }
 
     /** Parses what is buffered as far as the state allows; called on the event loop. */
@@ -331,9 +353,7 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
         }
         boolean allocation = structured && allocationSelected && export.equals(metaExport);
         transmission = new Transmission(this, lu, facts, structured, allocation, maxInFlight);
-        if (handshakeTimer != null) {
-            handshakeTimer.cancel(false);
-        }
+        handshakeDone();
         state = State.TRANSMISSION;
         log("NBD client {} uses export {} ({} bytes, block {}{})", remote, export, facts.size(), facts.blockSize(),
                 facts.readOnly() ? ", read-only" : "");

@@ -50,6 +50,7 @@ public final class NbdFabric implements FabricModule {
     private final EventLoopGroup workerGroup;
     private final ChannelGroup connections = new DefaultChannelGroup("nbd", GlobalEventExecutor.INSTANCE);
     private final Map<InetSocketAddress, Channel> portals = new ConcurrentHashMap<>();
+    private final Handshakes handshakes = new Handshakes();
 
     @Activate
     public NbdFabric(@Reference(name = "core") TargetCore core) {
@@ -116,7 +117,7 @@ public final class NbdFabric implements FabricModule {
                         connections.add(ch);
                         // replies of requests completing together leave in one write system call
                         ch.pipeline().addLast("flush", new FlushConsolidationHandler(256, true));
-                        ch.pipeline().addLast("nbd", new NbdConnection(core, NAME));
+                        ch.pipeline().addLast("nbd", new NbdConnection(core, NAME, handshakes));
                     }
                 });
         try {

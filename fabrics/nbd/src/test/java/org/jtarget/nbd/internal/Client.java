@@ -36,8 +36,12 @@ final class Client implements AutoCloseable {
     private final ByteBuf in = Unpooled.buffer();
 
     Client(FakeCore core, String remoteHost) {
+        this(core, remoteHost, new Handshakes());
+    }
+
+    Client(FakeCore core, String remoteHost, Handshakes handshakes) {
         ch = new Channel(new InetSocketAddress(remoteHost, 40000));
-        ch.pipeline().addLast(new NbdConnection(core, "nbd"));
+        ch.pipeline().addLast(new NbdConnection(core, "nbd", handshakes));
         try {
             ch.register();
         } catch (Exception e) {

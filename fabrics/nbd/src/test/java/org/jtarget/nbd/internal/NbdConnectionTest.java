@@ -172,6 +172,24 @@ class NbdConnectionTest {
     }
 
     @Test
+    void handshakesPerAddressAreBounded() {
+        disk.parameters.put("max_logins_per_address", "2");
+        Handshakes shared = new Handshakes();
+        try (Client a = new Client(core, "127.0.0.1", shared); Client b = new Client(core, "127.0.0.1", shared)) {
+            try (Client c = new Client(core, "127.0.0.1", shared)) {
+                assertFalse(c.ch.isActive(), "a third connection in the handshake");
+            }
+            try (Client other = new Client(core, "127.0.0.2", shared)) {
+                assertTrue(other.ch.isActive(), "another address has its own count");
+            }
+            a.handshake().go("disk");
+            try (Client d = new Client(core, "127.0.0.1", shared)) {
+                assertTrue(d.ch.isActive(), "a connection in transmission no longer counts");
+            }
+        }
+    }
+
+    @Test
     void unitAttentionsOfANewNexusAreRetried() {
         disk.unitAttentions = 2;
         try (Client c = new Client(core).handshake()) {
