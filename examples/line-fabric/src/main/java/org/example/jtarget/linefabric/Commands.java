@@ -57,18 +57,24 @@ final class Commands {
         }
     }
 
+    String testUnitReady() {
+        return submit(new byte[6], DataDirection.NONE, 0, null).text();
+    }
+
     String read(long lba, int blocks) {
-        int blockSize = blockSize();
+        Answer capacity = submit(readCapacity16(), DataDirection.READ, 32, null);
+        int blockSize = blockSize(capacity);
         if (blockSize < 0) {
-            return "ERR READ CAPACITY failed";
+            return capacity.text(); // why READ CAPACITY failed (NOT READY, a unit attention, ...)
         }
         return data(submit(rw(0x88, lba, blocks), DataDirection.READ, Math.multiplyExact(blocks, blockSize), null));
     }
 
     String write(long lba, byte[] data) {
-        int blockSize = blockSize();
+        Answer capacity = submit(readCapacity16(), DataDirection.READ, 32, null);
+        int blockSize = blockSize(capacity);
         if (blockSize < 0) {
-            return "ERR READ CAPACITY failed";
+            return capacity.text();
         }
         if (data.length == 0 || data.length % blockSize != 0) {
             throw new IllegalArgumentException("WRITE: " + data.length + " bytes (expected: a multiple of the block size " + blockSize + ")");
@@ -80,10 +86,9 @@ final class Commands {
         return submit(new byte[] {0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0}, DataDirection.NONE, 0, null).text();
     }
 
-    private int blockSize() {
-        Answer a = submit(readCapacity16(), DataDirection.READ, 32, null);
+    /** The logical block size a READ CAPACITY (16) answered (its data released), or -1 when it failed. */
+    private static int blockSize(Answer a) {
         if (a.response == null || a.response.status() != ScsiStatus.GOOD) {
-            a.release();
             return -1;
         }
         int size = a.response.data().getInt(a.response.data().readerIndex() + 8);

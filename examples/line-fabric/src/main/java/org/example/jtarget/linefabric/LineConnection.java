@@ -25,6 +25,8 @@ import org.jtarget.scsi.ScsiStatus;
  * <pre>
  * LOGIN target initiator    OK | ERR why            opens the I_T nexus (TargetCore.openSession)
  * LUN n                     OK                      the LUN the next commands address (default 0)
+ * TUR                       OK                      TEST UNIT READY (a new session's first command on a
+ *                                                   LUN gets the unit attention CHECK 6 29 00)
  * INQUIRY                   OK hex                  standard INQUIRY data (36 bytes)
  * CAPACITY                  OK blocks blocksize     READ CAPACITY (16)
  * READ lba blocks           OK hex                  READ (16)
@@ -98,12 +100,13 @@ final class LineConnection implements Runnable, FabricSession {
                     lun = Integer.parseInt(arg(w, 1));
                     yield "OK";
                 }
+                case "TUR" -> c.testUnitReady();
                 case "INQUIRY" -> c.inquiry();
                 case "CAPACITY" -> c.capacity();
                 case "READ" -> c.read(Long.parseLong(arg(w, 1)), Integer.parseInt(arg(w, 2)));
                 case "WRITE" -> c.write(Long.parseLong(arg(w, 1)), HEX.parseHex(arg(w, 2)));
                 case "FLUSH" -> c.flush();
-                default -> "ERR unknown command: " + printable(w[0]) + " (expected: LOGIN, LUN, INQUIRY, CAPACITY, READ, WRITE, FLUSH, QUIT)";
+                default -> "ERR unknown command: " + printable(w[0]) + " (expected: LOGIN, LUN, TUR, INQUIRY, CAPACITY, READ, WRITE, FLUSH, QUIT)";
             };
         } catch (IllegalArgumentException e) {
             return "ERR " + printable(e.getMessage());
