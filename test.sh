@@ -2,7 +2,7 @@
 # test.sh - run every jtarget test: unit tests, pax-exam itests and the real-initiator systests
 # (mvn -B install), then the libiscsi conformance suite against a freshly started distribution.
 # On Debian, first installs what the tests need when it is missing (apt-get; sudo when not root):
-# libiscsi-bin qemu-utils qemu-block-extra tgt, and a JDK (17+) and Maven.
+# libiscsi-bin qemu-utils qemu-block-extra tgt e2fsprogs nbdkit nbd-server libnbd-bin python3, and a JDK (17+) and Maven.
 # The conformance stage runs every LUN configuration of systests/conformance/runs.tsv (main file LUN, thin,
 # removable, read-only) in one freshly started jtarget; see systests/conformance/conformance.sh.
 # Prints per-stage results, the conformance per-family table, and last a line "N passed, N failed, ...".
