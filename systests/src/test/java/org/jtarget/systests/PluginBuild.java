@@ -17,6 +17,9 @@ import org.junit.jupiter.api.Assumptions;
  * installed before systests in the reactor). Offline: the example needs nothing the reactor did not fetch.
  */
 final class PluginBuild {
+    /** Jars built in this JVM (failsafe runs the ITs in one fork): each example is built once per build. */
+    private static final java.util.Map<String, Path> BUILT = new java.util.concurrent.ConcurrentHashMap<>();
+
     private PluginBuild() {
     }
 
@@ -32,9 +35,14 @@ final class PluginBuild {
 
     /**
      * Builds {@code examples/NAME} in a copy under {@code work} and returns its jar
-     * ({@code target/ARTIFACT-VERSION.jar}); fails the test with Maven's output when the build fails.
+     * ({@code target/ARTIFACT-VERSION.jar}), or the jar an earlier test of this JVM built; fails the test with
+     * Maven's output when the build fails.
      */
-    static Path build(String name, Path work) throws IOException {
+    static synchronized Path build(String name, Path work) throws IOException {
+        Path built = BUILT.get(name);
+        if (built != null && Files.isRegularFile(built)) {
+            return built;
+        }
         String mvn = mvn();
         Path source = Path.of(System.getProperty("jtarget.examples", "../examples")).resolve(name).toAbsolutePath().normalize();
         if (!Files.isRegularFile(source.resolve("pom.xml"))) {
@@ -50,8 +58,10 @@ final class PluginBuild {
             fail("building examples/" + name + " outside the reactor failed: " + r.describe());
         }
         try (Stream<Path> jars = Files.list(copy.resolve("target"))) {
-            return jars.filter(p -> p.getFileName().toString().endsWith(".jar")).findFirst()
+            Path jar = jars.filter(p -> p.getFileName().toString().endsWith(".jar")).findFirst()
                     .orElseThrow(() -> new AssertionError("examples/" + name + " built no jar in " + copy.resolve("target")));
+            BUILT.put(name, jar);
+            return jar;
         }
     }
 
