@@ -116,6 +116,9 @@ class PluginsIT {
             assertEquals("OK", line.send("WRITE 0 " + HexFormat.of().formatHex(block)));
             assertEquals("OK " + "00".repeat(4096), line.send("READ 0 8"), "the null LU discards what the line fabric wrote");
             assertEquals("CHECK 5 21 00", line.send("READ 2097152 1"), "past the end: LBA OUT OF RANGE");
+            assertEquals("ERR READ: x (expected: a decimal number from 0 to 9223372036854775807)", line.send("READ x 1"));
+            assertEquals("ERR WRITE: data of 3 characters (expected: an even number of hex digits)", line.send("WRITE 0 abc"));
+            assertEquals("OK", line.send("TUR"), "a malformed line ends neither the connection nor the session");
         }
         // one LU, two fabrics: what the line fabric wrote, iSCSI reads
         Qemu.io(jtarget.portal(), DEFAULT_IQN, 2, "read -P 0x3c 4k 4k", "read -P 0 0 4k");

@@ -29,7 +29,7 @@ import org.jtarget.scsi.ScsiStatus;
  *                                                   LUN gets the unit attention CHECK 6 29 00)
  * INQUIRY                   OK hex                  standard INQUIRY data (36 bytes)
  * CAPACITY                  OK blocks blocksize     READ CAPACITY (16)
- * READ lba blocks           OK hex                  READ (16)
+ * READ lba blocks           OK hex                  READ (16), at most 2048 blocks
  * WRITE lba hex             OK                      WRITE (16) of the bytes (whole blocks)
  * FLUSH                     OK                      SYNCHRONIZE CACHE (10)
  * QUIT                      OK                      ends the session and the connection
@@ -97,14 +97,14 @@ final class LineConnection implements Runnable, FabricSession {
             Commands c = new Commands(session, lun, () -> nextTag++);
             return switch (w[0]) {
                 case "LUN" -> {
-                    lun = Integer.parseInt(arg(w, 1));
+                    lun = (int) number(w, 1, 16383);
                     yield "OK";
                 }
                 case "TUR" -> c.testUnitReady();
                 case "INQUIRY" -> c.inquiry();
                 case "CAPACITY" -> c.capacity();
-                case "READ" -> c.read(Long.parseLong(arg(w, 1)), Integer.parseInt(arg(w, 2)));
-                case "WRITE" -> c.write(Long.parseLong(arg(w, 1)), HEX.parseHex(arg(w, 2)));
+                case "READ" -> c.read(number(w, 1, Long.MAX_VALUE), (int) number(w, 2, 2048));
+                case "WRITE" -> c.write(number(w, 1, Long.MAX_VALUE), hex(w, 2));
                 case "FLUSH" -> c.flush();
                 default -> "ERR unknown command: " + printable(w[0]) + " (expected: LOGIN, LUN, TUR, INQUIRY, CAPACITY, READ, WRITE, FLUSH, QUIT)";
             };
@@ -118,6 +118,30 @@ final class LineConnection implements Runnable, FabricSession {
             throw new IllegalArgumentException(w[0] + ": argument " + i + " missing");
         }
         return w[i];
+    }
+
+    /** Argument {@code i}: a decimal number from 0 to {@code max}. */
+    private static long number(String[] w, int i, long max) {
+        String a = arg(w, i);
+        try {
+            long n = Long.parseLong(a);
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException(w[0] + ": " + a + " (expected: a decimal number from 0 to " + max + ")");
+    }
+
+    /** Argument {@code i}: bytes in hex. */
+    private static byte[] hex(String[] w, int i) {
+        String a = arg(w, i);
+        try {
+            return HEX.parseHex(a);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(w[0] + ": data of " + a.length() + " characters (expected: an even number of hex digits)");
+        }
     }
 
     private String login(String[] w) {
