@@ -80,7 +80,7 @@ lb="$("$jtarget" --home "$home" exec lb)"
 # lb rows: "ID|State|Level|Name". Fragments (SPI Fly, a framework extension) stay Resolved.
 inactive="$(awk -F'|' '$1 ~ /^ *[0-9]+$/ && $2 !~ /Active/ && $4 !~ /Fragment|SPI Fly/' <<<"$lb")"
 [ -z "$inactive" ] && pass "all $(grep -c "^ *[0-9]*|" <<<"$lb") bundles active (the SPI Fly fragment resolved)" || fail "bundles not active: $inactive"
-for b in "iSCSI fabric" "file backstore" "memory backstore"; do
+for b in "iSCSI fabric" "NBD export fabric" "file backstore" "memory backstore"; do
   grep -q "Active.*jtarget $b" <<<"$lb" && pass "deploy/: jtarget $b hot-deployed and active" \
     || fail "deploy/: jtarget $b is not active"
 done

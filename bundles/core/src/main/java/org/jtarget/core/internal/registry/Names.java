@@ -49,6 +49,22 @@ final class Names {
         return "invalid name: " + name + " (expected iqn.yyyy-mm.reversed.domain[:id], eui.<16 hex> or naa.<16|32 hex>)";
     }
 
+    /**
+     * The check for a name of a fabric that is not present: at most 4096 bytes (NBD's export name limit,
+     * the longest any fabric allows), no white space or control characters.
+     *
+     * @return null when acceptable, otherwise why not
+     */
+    static String checkAnyFabricName(String name) {
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 4096) {
+            return "name too long (expected <= 4096 bytes)";
+        }
+        if (name.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+            return "invalid name: white space or control characters";
+        }
+        return null;
+    }
+
     static void checkTag(int tag) {
         if (tag < 1 || tag > 65535) {
             throw new TargetException("TPG tag: " + tag + " (expected 1..65535)");

@@ -338,8 +338,12 @@ final class TargetTree {
             problem = "empty name";
         } else if (module != null) {
             problem = module.validateTargetName(name);
-        } else {
+        } else if (fabric.equals("iscsi")) {
             problem = Names.checkScsiName(name);
+        } else {
+            // another fabric not (yet) present, e.g. at restore before its bundle starts: its own rule applies
+            // when it arrives; meanwhile only what no fabric accepts is refused
+            problem = Names.checkAnyFabricName(name);
         }
         if (problem != null) {
             throw new TargetException(what + " name: " + name + ": " + problem);

@@ -226,6 +226,15 @@ class ObjectRegistryTest {
     }
 
     @Test
+    void namesOfAnotherAbsentFabricGetTheGenericCheck() {
+        registry.createTarget("nbd", "vm1"); // e.g. restored before the nbd fabric bundle started
+        TargetException e = assertThrows(TargetException.class, () -> registry.createTarget("nbd", "vm 1"));
+        assertTrue(e.getMessage().contains("white space"), e.getMessage());
+        e = assertThrows(TargetException.class, () -> registry.createTarget("nbd", "x".repeat(4097)));
+        assertTrue(e.getMessage().contains("expected <= 4096 bytes"), e.getMessage());
+    }
+
+    @Test
     void portalsAreStartedOncePerAddressAndStoppedWithTheLastUser() throws Exception {
         withProviderAndFabric();
         registry.createTarget("iscsi", T);
