@@ -19,9 +19,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * round checked) and qemu-io sessions come and go; each time the fabric must serve once present and stop
  * listening once gone, and the iSCSI session must make progress in every phase and never fail.
  *
- * <p>Today the fabric is the example {@code line} fabric (examples/line-fabric, built outside the tree).
- * The NBD export fabric (fabrics/nbd) joins {@link #fabrics()} as a second {@link Fabric}: its jar is
- * the one the distribution puts into deploy/, its probe an NBD handshake (or {@code nbdinfo}).
+ * <p>The fabrics: the example {@code line} fabric (examples/line-fabric, built outside the tree) and the
+ * NBD export fabric (fabrics/nbd: the jar the distribution put into deploy/, taken out first; probed with
+ * {@code nbdinfo}).
  */
 class FabricHotDeployIT {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -30,8 +30,11 @@ class FabricHotDeployIT {
     interface Fabric {
         String name();
 
-        /** The bundle's jar (built or found under {@code work}), to copy into deploy/. */
-        Path jar(Path work) throws IOException;
+        /**
+         * The bundle's jar, outside deploy/ (built, or moved out of the started instance's deploy/), to copy
+         * into deploy/; skips the test when a tool the probe needs is missing.
+         */
+        Path jar(JtargetInstance jtarget) throws IOException;
 
         /** A target name valid for this fabric. */
         String target();
@@ -48,8 +51,8 @@ class FabricHotDeployIT {
         }
 
         @Override
-        public Path jar(Path work) throws IOException {
-            return PluginBuild.build("line-fabric", work);
+        public Path jar(JtargetInstance jtarget) throws IOException {
+            return PluginBuild.build("line-fabric", jtarget.dir());
         }
 
         @Override
@@ -73,8 +76,46 @@ class FabricHotDeployIT {
         }
     }
 
+    /** The NBD export fabric of the distribution: an export answers {@code nbdinfo} when it serves. */
+    static final class NbdFabric implements Fabric {
+        @Override
+        public String name() {
+            return "nbd";
+        }
+
+        @Override
+        public Path jar(JtargetInstance jtarget) throws IOException {
+            Cmd.assumeInstalled("nbdinfo", "libnbd-bin");
+            Path deploy = jtarget.home().resolve("deploy");
+            Path jar;
+            try (var jars = Files.newDirectoryStream(deploy, "jtarget-fabric-nbd-*.jar")) {
+                var it = jars.iterator();
+                if (!it.hasNext()) {
+                    fail("no jtarget-fabric-nbd-*.jar in " + deploy);
+                }
+                jar = it.next();
+            }
+            return Files.move(jar, jtarget.dir().resolve(jar.getFileName()));
+        }
+
+        @Override
+        public String target() {
+            return "hotdeploy";
+        }
+
+        @Override
+        public boolean serves(int port, String target) {
+            return Cmd.run(Duration.ofSeconds(10), "nbdinfo", "nbd://127.0.0.1:" + port + "/" + target).ok();
+        }
+
+        @Override
+        public String toString() {
+            return name();
+        }
+    }
+
     static Stream<Fabric> fabrics() {
-        return Stream.of(new LineFabric());
+        return Stream.of(new LineFabric(), new NbdFabric());
     }
 
     @ParameterizedTest(name = "fabric {0}")
@@ -82,8 +123,8 @@ class FabricHotDeployIT {
     void addingAndRemovingTheFabricBundleDisturbsNoIscsiSession(Fabric fabric) throws Exception {
         Cmd.assumeQemuIscsi();
         try (JtargetInstance jtarget = JtargetInstance.create("fabric-hotdeploy-" + fabric.name())) {
-            Path jar = fabric.jar(jtarget.dir());
             jtarget.start();
+            Path jar = fabric.jar(jtarget);
             int port = JtargetInstance.freePort();
             String target = fabric.target();
             jtarget.execOk("backstore:create hd memory size=16M");
