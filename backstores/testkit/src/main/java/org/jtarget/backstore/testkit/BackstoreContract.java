@@ -41,6 +41,12 @@ import org.junit.jupiter.api.Test;
  * <p>Each test opens a fresh, empty backstore of at least {@value #MIN_BYTES} bytes and closes it.
  * Capabilities a backstore does not offer (thin provisioning, zero writing) are skipped by the tests
  * that need them.
+ *
+ * <p>A backstore that keeps no data (writes are discarded and every block reads as zeros, as LIO's
+ * {@code rd_nullio} and tgt's {@code null} backing store) overrides {@link #keepsData()} to return false:
+ * every read-after-write check then expects zeros instead of what was written, and the kit prints which
+ * checks it replaced and why. Every other check (geometry, limits, edges, bad ranges, many requests in
+ * flight, cancellation, close with requests in flight) applies unchanged.
  */
 public abstract class BackstoreContract {
     /** The smallest capacity the tests need. */
@@ -49,6 +55,8 @@ public abstract class BackstoreContract {
     /** The backstore under test, opened before each test. */
     protected Backstore bs;
     private final List<ByteBuf> buffers = new ArrayList<>();
+    private boolean dataChecksReplaced;
+    private String testName = "?";
 
     /** Opens a new backstore object whose blocks were never written, of at least {@link #MIN_BYTES}. */
     protected abstract Backstore open() throws Exception;
@@ -66,6 +74,15 @@ public abstract class BackstoreContract {
         return true;
     }
 
+    /**
+     * Whether the backstore keeps what is written. False for a backstore that discards writes and reads
+     * zeros everywhere (a null device, to measure a fabric alone): the kit then checks that reads after
+     * writes return zeros, prints the replaced checks, and runs every other check as usual.
+     */
+    protected boolean keepsData() {
+        return true;
+    }
+
     /** How long one request may take. */
     protected Duration timeout() {
         return Duration.ofSeconds(30);
@@ -77,7 +94,8 @@ public abstract class BackstoreContract {
     }
 
     @BeforeEach
-    final void openBackstore() throws Exception {
+    final void openBackstore(org.junit.jupiter.api.TestInfo info) throws Exception {
+        testName = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse(info.getDisplayName());
         bs = open();
         assertNotNull(bs, "open() returned null");
     }
@@ -161,6 +179,26 @@ public abstract class BackstoreContract {
         assertEquals(reader, data.readerIndex(), "a write leaves the reader index alone");
     }
 
+    /**
+     * What a read of blocks written with {@code written} must return: those bytes, or zeros of the same
+     * length when the backstore keeps no data ({@link #keepsData()}).
+     */
+    private byte[] expect(byte[] written) {
+        if (keepsData()) {
+            return written;
+        }
+        if (!dataChecksReplaced) {
+            dataChecksReplaced = true;
+            System.out.println("BackstoreContract " + getClass().getSimpleName() + "." + testName
+                    + ": keepsData() is false: the read-after-write checks expect zeros (the backstore discards writes)");
+        }
+        return new byte[written.length];
+    }
+
+    private byte[] expect(ByteBuf written) {
+        return expect(bytes(written));
+    }
+
     private static byte[] bytes(ByteBuf b) {
         byte[] a = new byte[b.readableBytes()];
         b.getBytes(b.readerIndex(), a);
@@ -211,9 +249,9 @@ public abstract class BackstoreContract {
         write(last, end, false);
         long mid = bs.blockCount() / 2 - 4;
         write(mid, across, false);
-        assertArrayEquals(bytes(first), read(0, 1));
-        assertArrayEquals(bytes(end), read(last, 1));
-        assertArrayEquals(bytes(across), read(mid, 9));
+        assertArrayEquals(expect(first), read(0, 1));
+        assertArrayEquals(expect(end), read(last, 1));
+        assertArrayEquals(expect(across), read(mid, 9));
         assertTrue(allZero(read(1, 1)), "the neighbour of a written block is untouched");
         assertTrue(allZero(read(mid - 1, 1)));
         assertTrue(allZero(read(mid + 9, 1)));
@@ -227,7 +265,7 @@ public abstract class BackstoreContract {
         write(19, b, true);
         byte[] expected = bytes(a);
         System.arraycopy(bytes(b), 0, expected, 3 * blockSize(), 2 * blockSize());
-        assertArrayEquals(expected, read(16, 8));
+        assertArrayEquals(expect(expected), read(16, 8));
     }
 
     @Test
@@ -235,7 +273,7 @@ public abstract class BackstoreContract {
         int blocks = (int) Math.min(bs.limits().maxTransferBytes(), 4L << 20) / blockSize();
         ByteBuf big = pattern(blocks, 6);
         write(0, big, false);
-        assertArrayEquals(bytes(big), read(0, blocks));
+        assertArrayEquals(expect(big), read(0, blocks));
     }
 
     @Test
@@ -261,7 +299,7 @@ public abstract class BackstoreContract {
             write(i * 2L, data.get(i), false);
         }
         for (int i = 0; i < 64; i++) {
-            assertArrayEquals(bytes(data.get(i)), read(i * 2L, 2), "request " + i);
+            assertArrayEquals(expect(data.get(i)), read(i * 2L, 2), "request " + i);
         }
     }
 
@@ -270,7 +308,7 @@ public abstract class BackstoreContract {
         write(5, pattern(1, 7), true);
         await(bs.flush());
         await(bs.flush()); // a flush with nothing dirty
-        assertArrayEquals(bytes(pattern(1, 7)), read(5, 1));
+        assertArrayEquals(expect(pattern(1, 7)), read(5, 1));
     }
 
     @Test
@@ -281,7 +319,7 @@ public abstract class BackstoreContract {
         buffers.add(dst);
         await(bs.read(40, 3, dst));
         assertEquals(3 * blockSize(), dst.readableBytes());
-        assertArrayEquals(bytes(p), bytes(dst));
+        assertArrayEquals(expect(p), bytes(dst));
     }
 
     // ---- bad ranges ----
@@ -294,7 +332,7 @@ public abstract class BackstoreContract {
         failure(bs.read(count - 1, 2, allocator()));
         failure(bs.write(count - 1, pattern(2, 10), false));
         failure(bs.write(-1, pattern(1, 11), false));
-        assertArrayEquals(bytes(pattern(1, 9)), read(count - 1, 1), "a refused write changed nothing");
+        assertArrayEquals(expect(pattern(1, 9)), read(count - 1, 1), "a refused write changed nothing");
     }
 
     // ---- thin provisioning and zeroing ----
@@ -308,7 +346,9 @@ public abstract class BackstoreContract {
         write(0, pattern(blocks, 12), false);
         Extent e = await(thin.extent(0));
         assertTrue(e.blocks() >= 1 && e.blocks() <= bs.blockCount(), "extent within the backstore: " + e);
-        assertTrue(e.mapped(), "written blocks are mapped");
+        if (keepsData()) {
+            assertTrue(e.mapped(), "written blocks are mapped");
+        }
         await(thin.unmap(0, blocks));
         assertTrue(allZero(read(0, blocks)), "deallocated blocks read as zeros");
         if (reportsDeallocation()) {
@@ -330,7 +370,7 @@ public abstract class BackstoreContract {
         byte[] expected = bytes(pattern(16, 13));
         java.util.Arrays.fill(expected, 2 * blockSize(), 6 * blockSize(), (byte) 0);
         java.util.Arrays.fill(expected, 10 * blockSize(), 12 * blockSize(), (byte) 0);
-        assertArrayEquals(expected, got);
+        assertArrayEquals(expect(expected), got);
         failure(z.writeZeroes(bs.blockCount() - 1, 2, false, false));
     }
 
@@ -348,7 +388,7 @@ public abstract class BackstoreContract {
         CompletableFuture<Void> w = bs.write(8, pattern(1, 15), false).toCompletableFuture();
         w.cancel(false);
         // whatever the cancelled requests did, the backstore serves on, and leaks nothing (paranoid detector)
-        assertArrayEquals(bytes(pattern(4, 14)), read(0, 4));
+        assertArrayEquals(expect(pattern(4, 14)), read(0, 4));
         byte[] eight = read(8, 1);
         assertTrue(allZero(eight) || java.util.Arrays.equals(eight, bytes(pattern(1, 15))),
                 "a cancelled write either happened or did not, never partly");

@@ -13,6 +13,12 @@ import org.osgi.annotation.versioning.ConsumerType;
  * <p>The core opens many objects at once when it restores a configuration (in parallel, a bounded number
  * at a time), so {@link #open} must not block: a provider that connects to a server does so on its own
  * threads and completes the stage when the object is ready.
+ *
+ * <p>Life cycle: when the provider service leaves (its bundle stopped, updated or removed from
+ * {@code deploy/}), the core lets the commands already running on its objects finish (up to 30 s), closes
+ * the objects ({@link Backstore#close()}) and answers their LUNs NOT READY, MANUAL INTERVENTION REQUIRED
+ * (04h/03h); the objects stay in the configuration. When a provider of the type returns, the core calls
+ * {@link #open} again with the same contexts, and the LUNs report MEDIUM MAY HAVE CHANGED once, then serve.
  */
 @ConsumerType
 public interface BackstoreProvider {

@@ -10,6 +10,14 @@ import org.osgi.annotation.versioning.ConsumerType;
  *
  * <p>The fabric accepts connections on the portals the core starts, logs initiators in with the help of
  * {@link TargetCore}, and submits commands through the {@link ScsiSession} it obtains there.
+ *
+ * <p>Life cycle: the core binds the service dynamically. When it arrives, the core calls
+ * {@link #startPortal} for every address configured for targets of {@link #name()} (including targets
+ * created while the fabric was absent: their configuration waits for it). When the service is unregistered,
+ * the core calls nothing on it: the fabric closes its listeners, connections and the {@link ScsiSession}s it
+ * opened itself (in its deactivate method), and the core's targets of this fabric wait for its return.
+ * {@link #startPortal} and {@link #stopPortal} are called with the core's configuration lock held (see the
+ * package comment): bind or close and return.
  */
 @ConsumerType
 public interface FabricModule {
@@ -37,6 +45,9 @@ public interface FabricModule {
      */
     void startPortal(InetSocketAddress address) throws FabricException;
 
-    /** Stops listening on an address and closes the connections accepted on it. */
+    /**
+     * Stops listening on an address and closes the connections accepted on it (their sessions closed with
+     * {@link ScsiSession#close()}). Called when the last TPG using the address drops it, and at shutdown.
+     */
     void stopPortal(InetSocketAddress address);
 }

@@ -2,7 +2,10 @@ package org.jtarget.spi.fabric;
 
 import org.osgi.annotation.versioning.ConsumerType;
 
-/** The fabric's side of an I_T nexus, implemented by the fabric and given to {@link TargetCore#openSession}. */
+/**
+ * The fabric's side of an I_T nexus, implemented by the fabric and given to {@link TargetCore#openSession}.
+ * The core calls its getters from any thread.
+ */
 @ConsumerType
 public interface FabricSession {
     /** The initiator's SCSI name, e.g. {@code iqn.1994-05.com.redhat:client}. */
@@ -18,8 +21,9 @@ public interface FabricSession {
     String initiatorPortName();
 
     /**
-     * Ends the session from the target side (ACL or TPG removed). May be called from any thread;
-     * in-flight commands are aborted.
+     * Ends the session from the target side (ACL, TPG or target removed). Called by the core from any
+     * thread, not under its configuration lock; the fabric closes its connection and calls
+     * {@link ScsiSession#close()}. In-flight commands are aborted (their tasks get {@link ScsiTask#aborted()}).
      */
     void close();
 }

@@ -8,7 +8,10 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * One SCSI command as a fabric received it (LIO's se_cmd seen through fabric_ops). Implemented by the
- * fabric. The core calls {@link #receiveData}, {@link #complete} and {@link #aborted} from any thread.
+ * fabric. The core calls {@link #receiveData}, {@link #complete} and {@link #aborted} from any thread,
+ * including the thread that called {@link ScsiSession#submit} before that call returns; exactly one of
+ * {@link #complete} and {@link #aborted} is called, once. The getters are called from any thread and must
+ * return the same values every time.
  */
 @ConsumerType
 public interface ScsiTask {
@@ -36,8 +39,10 @@ public interface ScsiTask {
     /**
      * Fetches the command's Data-Out: exactly {@link #expectedDataLength()} bytes, gathered from
      * immediate, unsolicited and solicited (R2T) data. Called at most once, only for WRITE and
-     * BIDIRECTIONAL commands. Ownership of the buffer passes to the core, which releases it.
-     * If the connection fails first, the stage completes exceptionally.
+     * BIDIRECTIONAL commands. Ownership of the buffer passes to the core, which releases it, also
+     * when the command was aborted before the stage completed. If the connection fails first, the stage
+     * completes exceptionally (the command then ends with CHECK CONDITION, or aborted when the session
+     * closes). Complete the stage on any thread; do not block in this method waiting for the data.
      */
     CompletionStage<ByteBuf> receiveData();
 
@@ -48,6 +53,9 @@ public interface ScsiTask {
      */
     void complete(ScsiResponse response);
 
-    /** The command was aborted by task management or session close: send no response (RFC 7143 11.5.1). */
+    /**
+     * The command was aborted by task management, session close or a PREEMPT AND ABORT: send no response
+     * (RFC 7143 11.5.1) and forget the task; the core holds nothing of it any more.
+     */
     void aborted();
 }

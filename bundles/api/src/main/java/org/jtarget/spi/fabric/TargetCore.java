@@ -5,7 +5,10 @@ import java.util.List;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
-/** What the SCSI core offers a fabric: target lookup and sessions. Implemented by the core. */
+/**
+ * What the SCSI core offers a fabric: target lookup and sessions. Implemented by the core, registered as an
+ * OSGi service; thread-safe, and no method blocks on I/O, so a fabric may call it from an event loop.
+ */
 @ProviderType
 public interface TargetCore {
     /**
@@ -26,7 +29,10 @@ public interface TargetCore {
     Optional<TpgEndpoint> lookup(String fabric, String targetName, InetSocketAddress local);
 
     /**
-     * Opens an I_T nexus. Call after authentication succeeded.
+     * Opens an I_T nexus. Call after authentication succeeded. The session lives until the fabric calls
+     * {@link ScsiSession#close()}, or until the core ends it from the target side (ACL, TPG or target
+     * removed) by calling {@link FabricSession#close()}, after which the fabric still calls
+     * {@link ScsiSession#close()} (a second close is harmless).
      *
      * @param tpg       from {@link #lookup}
      * @param initiator the fabric's side of the session (name, TransportID, forced close)

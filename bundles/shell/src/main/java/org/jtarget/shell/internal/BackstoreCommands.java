@@ -89,8 +89,11 @@ public final class BackstoreCommands {
     @Descriptor("creates a backstore; see backstore:types for each type's parameters")
     public void create(
             @Descriptor("NAME: backstore name, e.g. disk1") String name,
-            @Descriptor("TYPE: backstore type, e.g. file or memory (see backstore:types)") String type,
+            @Descriptor("TYPE: backstore type, e.g. file or memory (see backstore:types)") String typeArgument,
             @Descriptor("KEY=VALUE...: the type's parameters, e.g. file=disk1.img size=10G") String... parameters) {
+        // Gogo reads the bare word null as Java's null; TYPE is required, so that can only be a type named null
+        // (the null backstore of examples/, or anybody's)
+        String type = typeArgument == null ? "null" : typeArgument;
         Map<String, String> params = Args.keyValues(List.of(parameters));
         checkType(type, params);
         BackstoreInfo b = Args.call(() -> service.createBackstore(name, type, params));

@@ -22,6 +22,8 @@ final class FakeTargetService implements TargetService {
                     new ParameterDescriptor("size", "capacity, with suffix K, M, G or T", false, "1G")),
             "memory", List.of(new ParameterDescriptor("size", "capacity, with suffix K, M, G or T", true, null)));
 
+    /** The types deployed now; a test may add one (a plugin). */
+    final Map<String, List<ParameterDescriptor>> types = new TreeMap<>(TYPES);
     private final Map<String, BackstoreInfo> backstores = new TreeMap<>();
     private final Map<String, Target> targets = new TreeMap<>();
     /** What the last setChap call received, to check what the shell passed on. */
@@ -112,12 +114,12 @@ final class FakeTargetService implements TargetService {
 
     @Override
     public List<String> backstoreTypes() {
-        return List.of("memory", "file");
+        return List.copyOf(types.keySet());
     }
 
     @Override
     public List<ParameterDescriptor> backstoreParameters(String type) {
-        List<ParameterDescriptor> p = TYPES.get(type);
+        List<ParameterDescriptor> p = types.get(type);
         if (p == null) {
             throw new TargetException("no such backstore type: " + type);
         }

@@ -217,6 +217,14 @@ class ShellCommandsTest {
         assertNull(service.target(IQN).tpgs().get(0).acls().get(0).chap());
     }
 
+    /** Gogo reads the bare word null as Java's null: a backstore type named null (a plugin) must still work. */
+    @Test
+    void aTypeNamedNullIsTheTypeNotJavasNull() {
+        service.types.put("null", FakeTargetService.TYPES.get("memory"));
+        assertEquals("Created backstore n (type null, 1M, online)", ok("backstore:create n null size=1M").trim());
+        assertEquals("null", service.backstores().stream().filter(b -> b.name().equals("n")).findFirst().orElseThrow().type());
+    }
+
     @Test
     void badArgumentsSayWhy() {
         buildTree();
