@@ -9,7 +9,7 @@
 # Exit: 0 when every Maven test passed, no conformance test failed in any run, and at least
 #       systests/conformance/min-passed distinct conformance tests passed. Anything else fails the build.
 # Env: MVN_ARGS extra Maven arguments (e.g. -o), NO_INSTALL=1 skips the package step,
-#      MVN_TIMEOUT (default 1500 s) and CONFORMANCE_TIMEOUT (default 600 s) bound the two stages.
+#      MVN_TIMEOUT (default 3000 s) and CONFORMANCE_TIMEOUT (default 600 s) bound the two stages.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 2
 ROOT=$(pwd)
@@ -58,7 +58,7 @@ mkdir -p target
 log "maven: mvn -B install ${MVN_ARGS:-} (log: target/test-mvn.log)"
 # shellcheck disable=SC2086
 # shown: one line per test class, the failure blocks of the "Results:" sections, the reactor summary
-timeout -k 30 "${MVN_TIMEOUT:-1500}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log | awk '
+timeout -k 30 "${MVN_TIMEOUT:-3000}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log | awk '
   /^\[(ERROR|WARNING)\] (Failures|Errors|Flakes): *$/ { block = 1 }
   /^\[[A-Z]+\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$/ { block = 0 }
   block || /Tests run:.* -- in |Reactor Summary|SUCCESS \[|FAILURE \[|SKIPPED$|^\[INFO\] BUILD|^\[ERROR\] (Tests run|Failed to|.*\.java:\[)/ {
@@ -69,7 +69,7 @@ read -r m_run m_fail m_err m_skip < <(grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Fa
   awk -F'[:,] *' '{ r += $2; f += $4; e += $6; s += $8 } END { print r + 0, f + 0, e + 0, s + 0 }')
 m_failed=$((m_fail + m_err)) m_passed=$((m_run - m_fail - m_err - m_skip))
 if [ "$mvn_rc" -eq 0 ]; then mvn_line="maven: $m_passed passed, $m_failed failed, $m_skip skipped (BUILD SUCCESS)"
-elif [ "$mvn_rc" -eq 124 ] || [ "$mvn_rc" -eq 137 ]; then mvn_line="maven: TIMEOUT after ${MVN_TIMEOUT:-1500}s; $m_passed passed, $m_failed failed so far"
+elif [ "$mvn_rc" -eq 124 ] || [ "$mvn_rc" -eq 137 ]; then mvn_line="maven: TIMEOUT after ${MVN_TIMEOUT:-3000}s; $m_passed passed, $m_failed failed so far"
 else mvn_line="maven: BUILD FAILED (exit $mvn_rc); $m_passed passed, $m_failed failed, $m_skip skipped"; fi
 log "$mvn_line"
 # a build that failed without a failing test (compile error, plugin failure) still counts as one failure
