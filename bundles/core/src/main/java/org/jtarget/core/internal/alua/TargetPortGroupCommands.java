@@ -1,7 +1,5 @@
 package org.jtarget.core.internal.alua;
 
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.PR_EXEMPT;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.READS;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.RESERVATION_EXEMPT;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.usage;
 
@@ -34,7 +32,7 @@ public final class TargetPortGroupCommands {
         return List.of(
                 new OpcodeDescriptor("REPORT TARGET PORT GROUPS", AccessStates.MAINTENANCE_IN,
                         AccessStates.SA_TARGET_PORT_GROUPS,
-                        usage(0xA3, 0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), READS | RESERVATION_EXEMPT | PR_EXEMPT,
+                        usage(0xA3, 0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT,
                         TargetPortGroupCommands::parseReport, TargetPortGroupCommands::report, lu -> true),
                 new OpcodeDescriptor("SET TARGET PORT GROUPS", AccessStates.MAINTENANCE_OUT,
                         AccessStates.SA_TARGET_PORT_GROUPS,

@@ -32,10 +32,7 @@ public record OpcodeDescriptor(String name, int opcode, int serviceAction, byte[
     public static final int ANY_LUN = 1 << 4;
     /** Data-Out must be exactly what the CDB asks for (WRITE SAME, COMPARE AND WRITE, UNMAP). */
     public static final int EXACT_DATA_OUT = 1 << 5;
-    /** Allowed whatever persistent reservation another nexus holds (SPC-4 5.9.1, table 49). */
-    public static final int PR_EXEMPT = 1 << 6;
-    /** Reads the medium or device state: allowed to others under the write exclusive types. */
-    public static final int READS = 1 << 7;
+    // 1 << 6 and 1 << 7 are free: reservation conflicts are decided by pr.ConflictTable alone
     /** SANITIZE itself: allowed in sanitize failure mode (SBC-3 4.11.4). */
     public static final int SANITIZE = 1 << 8;
 

@@ -2,8 +2,6 @@ package org.jtarget.core.internal.sbc;
 
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.EXACT_DATA_OUT;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.MEDIUM;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.PR_EXEMPT;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.READS;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.WRITE;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.usage;
 
@@ -44,7 +42,7 @@ public final class SbcCommands {
 
     private List<OpcodeDescriptor> blockCommands() {
         return List.of(
-                d("READ(6)", READ_6, -1, usage(0x08, 0x1F, 0xFF, 0xFF, 0xFF, 0), MEDIUM | READS,
+                d("READ(6)", READ_6, -1, usage(0x08, 0x1F, 0xFF, 0xFF, 0xFF, 0), MEDIUM,
                         SbcCommands::readWrite, ReadWrite::read),
                 d("WRITE(6)", WRITE_6, -1, usage(0x0A, 0x1F, 0xFF, 0xFF, 0xFF, 0), MEDIUM | WRITE,
                         SbcCommands::readWrite, ReadWrite::write),
@@ -53,33 +51,33 @@ public final class SbcCommands {
                 d("PREVENT ALLOW MEDIUM REMOVAL", PREVENT_ALLOW, -1, usage(0x1E, 0, 0, 0, 0x03, 0), 0,
                         SbcCommands::noData, Maintenance::preventAllow),
                 d("READ CAPACITY(10)", READ_CAPACITY_10, -1, usage(0x25, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, 0),
-                        MEDIUM | PR_EXEMPT, SbcCommands::readCapacity10, Maintenance::readCapacity10),
-                d("READ(10)", READ_10, -1, usage(0x28, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM | READS,
+                        MEDIUM, SbcCommands::readCapacity10, Maintenance::readCapacity10),
+                d("READ(10)", READ_10, -1, usage(0x28, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM,
                         SbcCommands::readWrite, ReadWrite::read),
                 d("WRITE(10)", WRITE_10, -1, usage(0x2A, 0xFA, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0),
                         MEDIUM | WRITE, SbcCommands::readWrite, ReadWrite::write),
                 d("WRITE AND VERIFY(10)", WRITE_VERIFY_10, -1,
                         usage(0x2E, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM | WRITE,
                         SbcCommands::writeVerify, ReadWrite::write),
-                d("VERIFY(10)", VERIFY_10, -1, usage(0x2F, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM | READS,
+                d("VERIFY(10)", VERIFY_10, -1, usage(0x2F, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM,
                         SbcCommands::verify, ReadWrite::verify),
                 d("PRE-FETCH(10)", PRE_FETCH_10, -1, usage(0x34, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0),
-                        MEDIUM | READS, SbcCommands::rangeOnly, Maintenance::preFetch),
+                        MEDIUM, SbcCommands::rangeOnly, Maintenance::preFetch),
                 d("SYNCHRONIZE CACHE(10)", SYNCHRONIZE_CACHE_10, -1,
                         // byte 1: IMMED, and bit 2 (SYNC_NV, obsolete in SBC-3 5.22: ignored)
                         usage(0x35, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0), MEDIUM,
                         SbcCommands::rangeOnly, Maintenance::synchronizeCache),
                 d("READ DEFECT DATA(10)", READ_DEFECT_DATA_10, -1, usage(0x37, 0, 0x1F, 0, 0, 0, 0, 0xFF, 0xFF, 0),
-                        READS, (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0, cdb.u16(7)), Maintenance::readDefectData),
+                        0, (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0, cdb.u16(7)), Maintenance::readDefectData),
                 d("READ DEFECT DATA(12)", READ_DEFECT_DATA_12, -1, usage(0xB7, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0xFF, 0, 0), READS, (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0,
+                        0xFF, 0xFF, 0, 0), 0, (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0,
                         (int) Math.min(cdb.u32(6), Integer.MAX_VALUE)), Maintenance::readDefectData),
                 d("WRITE SAME(10)", WRITE_SAME_10, -1, usage(0x41, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0),
                         MEDIUM | WRITE | EXACT_DATA_OUT, SbcCommands::writeSame, Provisioning::writeSame),
                 new OpcodeDescriptor("UNMAP", UNMAP, -1, usage(0x42, 0x01, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, 0),
                         MEDIUM | WRITE, SbcCommands::unmap, Provisioning::unmap, THIN),
                 d("READ(16)", READ_16, -1, usage(0x88, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0xFF, 0x1F, 0), MEDIUM | READS, SbcCommands::readWrite, ReadWrite::read),
+                        0xFF, 0xFF, 0x1F, 0), MEDIUM, SbcCommands::readWrite, ReadWrite::read),
                 d("COMPARE AND WRITE", COMPARE_AND_WRITE, -1, usage(0x89, 0xFA, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0, 0, 0, 0xFF, 0x1F, 0), MEDIUM | WRITE | EXACT_DATA_OUT,
                         SbcCommands::compareAndWrite, ReadWrite::compareAndWrite),
@@ -91,9 +89,9 @@ public final class SbcCommands {
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE, SbcCommands::writeVerify,
                         ReadWrite::write),
                 d("VERIFY(16)", VERIFY_16, -1, usage(0x8F, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | READS, SbcCommands::verify, ReadWrite::verify),
+                        0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM, SbcCommands::verify, ReadWrite::verify),
                 d("PRE-FETCH(16)", PRE_FETCH_16, -1, usage(0x90, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | READS, SbcCommands::rangeOnly, Maintenance::preFetch),
+                        0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM, SbcCommands::rangeOnly, Maintenance::preFetch),
                 d("SYNCHRONIZE CACHE(16)", SYNCHRONIZE_CACHE_16, -1, usage(0x91, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM, SbcCommands::rangeOnly,
                         Maintenance::synchronizeCache),
@@ -104,19 +102,19 @@ public final class SbcCommands {
                         0xFF, 0, 0, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE, SbcCommands::writeAtomic,
                         ReadWrite::writeAtomic),
                 d("READ CAPACITY(16)", SERVICE_ACTION_IN_16, SA_READ_CAPACITY_16, usage(0x9E, 0x10, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0), MEDIUM | PR_EXEMPT,
+                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0), MEDIUM,
                         SbcCommands::readCapacity16, Maintenance::readCapacity16),
                 new OpcodeDescriptor("GET LBA STATUS", SERVICE_ACTION_IN_16, SA_GET_LBA_STATUS, usage(0x9E, 0x12, 0xFF,
-                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), MEDIUM | READS,
+                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), MEDIUM,
                         SbcCommands::getLbaStatus, Provisioning::getLbaStatus, THIN),
                 d("READ(12)", READ_12, -1, usage(0xA8, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0),
-                        MEDIUM | READS, SbcCommands::readWrite, ReadWrite::read),
+                        MEDIUM, SbcCommands::readWrite, ReadWrite::read),
                 d("WRITE(12)", WRITE_12, -1, usage(0xAA, 0xFA, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0),
                         MEDIUM | WRITE, SbcCommands::readWrite, ReadWrite::write),
                 d("WRITE AND VERIFY(12)", WRITE_VERIFY_12, -1, usage(0xAE, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE, SbcCommands::writeVerify, ReadWrite::write),
                 d("VERIFY(12)", VERIFY_12, -1, usage(0xAF, 0xF6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0),
-                        MEDIUM | READS, SbcCommands::verify, ReadWrite::verify));
+                        MEDIUM, SbcCommands::verify, ReadWrite::verify));
     }
 
     private static OpcodeDescriptor d(String name, int opcode, int sa, byte[] usage, int flags, CdbParser parser,

@@ -1,7 +1,6 @@
 package org.jtarget.core.internal.spc;
 
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.MEDIUM;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.READS;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.usage;
 
 import io.netty.buffer.ByteBuf;
@@ -56,7 +55,7 @@ public final class ExtendedCopy {
     /** SPC-4 6.18: LIST IDENTIFIER byte 2, ALLOCATION LENGTH bytes 10-13. */
     private static OpcodeDescriptor rcr(String name, int sa) {
         return new OpcodeDescriptor(name, RECEIVE_COPY_RESULTS, sa, usage(RECEIVE_COPY_RESULTS, sa, 0xFF, 0, 0, 0, 0, 0,
-                0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), READS,
+                0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), 0,
                 (cdb, d, lu) -> ParsedCommand.control(cdb, d, 0, (int) Math.min(cdb.u32(10), Integer.MAX_VALUE)),
                 ExtendedCopy::receiveCopyResults, lu -> true);
     }

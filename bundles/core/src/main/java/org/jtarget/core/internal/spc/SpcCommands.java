@@ -3,8 +3,6 @@ package org.jtarget.core.internal.spc;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.ANY_LUN;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.MEDIUM;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.NO_UA;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.PR_EXEMPT;
-import static org.jtarget.core.internal.cmd.OpcodeDescriptor.READS;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.RESERVATION_EXEMPT;
 import static org.jtarget.core.internal.cmd.OpcodeDescriptor.usage;
 
@@ -39,13 +37,13 @@ public final class SpcCommands {
 
     private List<OpcodeDescriptor> primaryCommands() {
         return List.of(
-                d("TEST UNIT READY", TEST_UNIT_READY, -1, usage(0x00, 0, 0, 0, 0, 0), MEDIUM | PR_EXEMPT,
+                d("TEST UNIT READY", TEST_UNIT_READY, -1, usage(0x00, 0, 0, 0, 0, 0), MEDIUM,
                         SpcCommands::noData, c -> c.good()),
                 d("REQUEST SENSE", REQUEST_SENSE, -1, usage(0x03, 0x01, 0, 0, 0xFF, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)),
                         Reports::requestSense),
                 d("INQUIRY", INQUIRY, -1, usage(0x12, 0x01, 0xFF, 0xFF, 0xFF, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(3)),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(3)),
                         Inquiry::execute),
                 d("MODE SELECT(6)", MODE_SELECT_6, -1, usage(0x15, 0x11, 0, 0, 0xFF, 0), 0,
                         (cdb, d, lu) -> modeSelect(cdb, d, cdb.u8(4)), ModeCommands::select),
@@ -53,7 +51,7 @@ public final class SpcCommands {
                         Reports::reserve),
                 d("RELEASE(6)", RELEASE_6, -1, usage(0x17, 0, 0, 0, 0, 0), RESERVATION_EXEMPT,
                         SpcCommands::noData, Reports::release),
-                d("MODE SENSE(6)", MODE_SENSE_6, -1, usage(0x1A, 0x08, 0xFF, 0xFF, 0xFF, 0), READS,
+                d("MODE SENSE(6)", MODE_SENSE_6, -1, usage(0x1A, 0x08, 0xFF, 0xFF, 0xFF, 0), 0,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u8(4)), ModeCommands::sense),
                 d("MODE SELECT(10)", MODE_SELECT_10, -1, usage(0x55, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), 0,
                         (cdb, d, lu) -> modeSelect(cdb, d, cdb.u16(7)), ModeCommands::select),
@@ -61,15 +59,15 @@ public final class SpcCommands {
                         SpcCommands::noData, Reports::reserve),
                 d("RELEASE(10)", RELEASE_10, -1, usage(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0), RESERVATION_EXEMPT,
                         SpcCommands::noData, Reports::release),
-                d("MODE SENSE(10)", MODE_SENSE_10, -1, usage(0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0), READS,
+                d("MODE SENSE(10)", MODE_SENSE_10, -1, usage(0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0), 0,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), ModeCommands::sense),
                 d("REPORT LUNS", REPORT_LUNS, -1, usage(0xA0, 0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0),
-                        NO_UA | RESERVATION_EXEMPT | ANY_LUN | PR_EXEMPT, SpcCommands::reportLuns, Reports::reportLuns),
+                        NO_UA | RESERVATION_EXEMPT | ANY_LUN, SpcCommands::reportLuns, Reports::reportLuns),
                 d("REPORT SUPPORTED OPERATION CODES", MAINTENANCE_IN, SA_REPORT_SUPPORTED_OPCODES,
-                        usage(0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT | PR_EXEMPT,
+                        usage(0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT,
                         (cdb, d, lu) -> dataIn(cdb, d, cdb.u32(6)), OpcodeReports::supportedOpcodes),
                 d("REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", MAINTENANCE_IN, SA_REPORT_SUPPORTED_TMFS,
-                        usage(0xA3, 0x0D, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT | PR_EXEMPT,
+                        usage(0xA3, 0x0D, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0), RESERVATION_EXEMPT,
                         SpcCommands::reportTmfs, OpcodeReports::supportedTmfs),
                 prIn("PERSISTENT RESERVE IN (READ KEYS)", 0),
                 prIn("PERSISTENT RESERVE IN (READ RESERVATION)", 1),
@@ -87,13 +85,13 @@ public final class SpcCommands {
 
     /** SPC-4 6.15: ALLOCATION LENGTH in bytes 7-8. */
     private static OpcodeDescriptor prIn(String name, int sa) {
-        return d(name, PERSISTENT_RESERVE_IN, sa, usage(0x5E, sa, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), PR_EXEMPT,
+        return d(name, PERSISTENT_RESERVE_IN, sa, usage(0x5E, sa, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), 0,
                 (cdb, d, lu) -> dataIn(cdb, d, cdb.u16(7)), org.jtarget.core.internal.pr.ReserveIn::execute);
     }
 
     /** SPC-4 6.16: SCOPE/TYPE in byte 2, PARAMETER LIST LENGTH in bytes 5-8. */
     private static OpcodeDescriptor prOut(String name, int sa) {
-        return d(name, PERSISTENT_RESERVE_OUT, sa, usage(0x5F, sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0), PR_EXEMPT,
+        return d(name, PERSISTENT_RESERVE_OUT, sa, usage(0x5F, sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0), 0,
                 (cdb, d, lu) -> ParsedCommand.control(cdb, d, (int) Math.min(cdb.u32(5), Integer.MAX_VALUE), 0),
                 org.jtarget.core.internal.pr.ReserveOut::execute);
     }
