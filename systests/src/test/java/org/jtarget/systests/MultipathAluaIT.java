@@ -50,6 +50,11 @@ class MultipathAluaIT {
         jtarget.start();
         port1 = JtargetInstance.freePort();
         port2 = JtargetInstance.freePort();
+        twoPathTarget(jtarget, port1, port2);
+    }
+
+    /** The two-path target: TPG 1 on {@code port1} in the default group, TPG 2 on {@code port2} in "west" (id 2). */
+    static void twoPathTarget(JtargetInstance jtarget, int port1, int port2) {
         jtarget.execOk("backstore:create shared memory size=64M");
         jtarget.execOk("target:create " + IQN);
         for (int tag : new int[] {1, 2}) {
@@ -72,13 +77,17 @@ class MultipathAluaIT {
 
     @AfterEach
     void logout() throws IOException {
-        for (IscsiClient c : new IscsiClient[] {east, west}) {
+        close(east, west);
+        east = null;
+        west = null;
+    }
+
+    static void close(IscsiClient... clients) throws IOException {
+        for (IscsiClient c : clients) {
             if (c != null) {
                 c.close();
             }
         }
-        east = null;
-        west = null;
     }
 
     /** A session through {@code port}, its POWER ON unit attention taken. */
@@ -201,7 +210,8 @@ class MultipathAluaIT {
         assertTrue(jtarget.stop(), "clean stop");
         jtarget.start();
         twoPaths();
-        assertEquals(Map.of(1, "0 0 [1]", 2, "2 0 [2]"), groups(east));
+        // the state and its STATUS CODE (02h: altered implicitly, by the administrator) are kept
+        assertEquals(Map.of(1, "0 0 [1]", 2, "2 2 [2]"), groups(east));
         assertTrue(tur(east).good());
         IscsiClient.Result refused = west.read10(0, 0, 1, BLOCK);
         assertEquals(0x040B, refused.ascq(), refused::toString);

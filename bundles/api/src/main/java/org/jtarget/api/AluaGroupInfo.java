@@ -16,9 +16,15 @@ import java.util.Objects;
  * @param mode      the transitions the group supports: {@value #IMPLICIT} (the target changes states; the TPGS
  *                  field reports 01b), {@value #EXPLICIT} (initiators change them with SET TARGET PORT GROUPS;
  *                  10b) or {@value #BOTH} (11b)
+ * @param status    STATUS CODE of REPORT TARGET PORT GROUPS, kept with the state: 0 no status, 1 altered by SET
+ *                  TARGET PORT GROUPS, 2 altered by implicit behaviour (an administrator's change)
+ * @param transitionTime IMPLICIT TRANSITION TIME in seconds (0..255; {@value #DEFAULT_TRANSITION_TIME} unless set):
+ *                  the longest a transition of the group's state lasts, reported in REPORT TARGET PORT GROUPS'
+ *                  extended header (the LU reports the longest of its groups)
  * @since 1.2
  */
-public record AluaGroupInfo(String name, int id, String state, boolean preferred, String mode) {
+public record AluaGroupInfo(String name, int id, String state, boolean preferred, String mode, int status,
+                            int transitionTime) {
     public static final String DEFAULT_NAME = "default_tg_pt_gp";
     public static final int DEFAULT_ID = 1;
     public static final String ACTIVE_OPTIMIZED = "active_optimized";
@@ -29,10 +35,16 @@ public record AluaGroupInfo(String name, int id, String state, boolean preferred
     public static final String IMPLICIT = "implicit";
     public static final String EXPLICIT = "explicit";
     public static final String BOTH = "both";
+    public static final int DEFAULT_TRANSITION_TIME = 2;
 
     public AluaGroupInfo {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(mode, "mode");
+    }
+
+    /** A group with no status and the default transition time. */
+    public AluaGroupInfo(String name, int id, String state, boolean preferred, String mode) {
+        this(name, id, state, preferred, mode, 0, DEFAULT_TRANSITION_TIME);
     }
 }

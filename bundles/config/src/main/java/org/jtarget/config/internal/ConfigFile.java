@@ -42,7 +42,8 @@ import org.jtarget.spi.fabric.ChapCredentials;
  *                     "parameters": { "file": "default.img", "size": "1G" },
  *                     "attributes": { "read_only": "true" },
  *                     "alua_groups": [ { "name": "default_tg_pt_gp", "id": 1, "state": "active_optimized",
- *                                        "preferred": false, "mode": "both" } ] } ],
+ *                                        "preferred": false, "mode": "both", "status": 2,
+ *                                        "transition_time": 10 } ] } ],
  *   "targets": [ { "name": "iqn.2026-11.org.jtarget:default", "fabric": "iscsi",
  *                  "tpgs": [ { "tag": 1, "attributes": { "authentication": "none", "generate_node_acls": "true" },
  *                              "portals": [ "127.0.0.1:3260" ],
@@ -216,6 +217,11 @@ final class ConfigFile {
         String state;
         Boolean preferred;
         String mode;
+        /** STATUS CODE of REPORT TARGET PORT GROUPS (0, 1, 2); absent: 0. */
+        Integer status;
+        /** IMPLICIT TRANSITION TIME in seconds; absent: the default. */
+        @SerializedName("transition_time")
+        Integer transitionTime;
     }
 
     static final class TargetDoc {
@@ -276,6 +282,9 @@ final class ConfigFile {
                     gd.state = g.state();
                     gd.preferred = g.preferred();
                     gd.mode = g.mode();
+                    gd.status = g.status() == 0 ? null : g.status();
+                    gd.transitionTime = g.transitionTime() == AluaGroupInfo.DEFAULT_TRANSITION_TIME ? null
+                            : g.transitionTime();
                     d.aluaGroups.add(gd);
                 }
             }
@@ -403,7 +412,8 @@ final class ConfigFile {
                 continue;
             }
             out.add(new AluaGroupInfo(g.name, g.id, g.state, Boolean.TRUE.equals(g.preferred),
-                    g.mode == null ? AluaGroupInfo.BOTH : g.mode));
+                    g.mode == null ? AluaGroupInfo.BOTH : g.mode, g.status == null ? 0 : g.status,
+                    g.transitionTime == null ? AluaGroupInfo.DEFAULT_TRANSITION_TIME : g.transitionTime));
         }
         return out;
     }

@@ -61,7 +61,7 @@ class ConfigStoreTest {
     void aluaGroupsAndLunMappingsRoundTrip() throws Exception {
         List<org.jtarget.api.AluaGroupInfo> groups = List.of(
                 new org.jtarget.api.AluaGroupInfo("default_tg_pt_gp", 1, "active_optimized", false, "both"),
-                new org.jtarget.api.AluaGroupInfo("west", 2, "standby", true, "explicit"));
+                new org.jtarget.api.AluaGroupInfo("west", 2, "standby", true, "explicit", 1, 12));
         BackstoreInfo disk = new BackstoreInfo("disk1", "file", Map.of("file", "disk1.img"), BackstoreInfo.State.OFFLINE,
                 "", 0, 0, "00112233445566aa", Map.of(), groups);
         TpgInfo tpg2 = new TpgInfo(2, Map.of(), List.of(), List.of(new LunInfo(0, "disk1", false, "west")), List.of());
@@ -70,6 +70,7 @@ class ConfigStoreTest {
         ConfigFile.write(file(), c);
         String json = Files.readString(file());
         assertTrue(json.contains("\"alua_groups\"") && json.contains("\"alua_group\": \"west\""), json);
+        assertTrue(json.contains("\"status\": 1") && json.contains("\"transition_time\": 12"), json);
         ConfigFile.Loaded back = ConfigFile.read(file());
         assertEquals(List.of(), back.problems());
         assertEquals(groups, back.configuration().backstores().get(0).aluaGroups());

@@ -46,10 +46,11 @@ public final class AluaCommands {
     }
 
     @Descriptor("changes a group, live: state active_optimized|active_nonoptimized|standby|unavailable|offline,"
-            + " preferred true|false, mode implicit|explicit|both")
+            + " preferred true|false, mode implicit|explicit|both, transition_time SECONDS (0..255, the IMPLICIT"
+            + " TRANSITION TIME reported; default 2)")
     public void set(@Descriptor("BACKSTORE: backstore name") String backstore,
                     @Descriptor("GROUP: group name") String group,
-                    @Descriptor("KEY: state, preferred or mode") String key,
+                    @Descriptor("KEY: state, preferred, mode or transition_time") String key,
                     @Descriptor("VALUE: the new value") String value) {
         String v = "preferred".equals(key) ? Args.bool("preferred", value) : value;
         Args.run(() -> service.setAluaGroup(backstore, group, key, v));
@@ -74,12 +75,21 @@ public final class AluaCommands {
                         AluaGroupInfo.ACTIVE_OPTIMIZED, false, AluaGroupInfo.BOTH))
                 : info.aluaGroups();
         List<TargetInfo> targets = TargetCommands.sorted(Args.call(service::targets));
-        Table table = new Table("GROUP", "ID>", "STATE", "PREFERRED", "MODE", "PORTS");
+        Table table = new Table("GROUP", "ID>", "STATE", "PREFERRED", "MODE", "STATUS", "TRANSITION>", "PORTS");
         for (AluaGroupInfo g : groups.stream().sorted(Comparator.comparingInt(AluaGroupInfo::id)).toList()) {
-            table.row(g.name(), g.id(), g.state(), g.preferred() ? "yes" : "no", g.mode(),
-                    ports(targets, backstore, g.name()));
+            table.row(g.name(), g.id(), g.state(), g.preferred() ? "yes" : "no", g.mode(), status(g.status()),
+                    g.transitionTime() + "s", ports(targets, backstore, g.name()));
         }
         System.out.print(table);
+    }
+
+    /** STATUS CODE of REPORT TARGET PORT GROUPS in words. */
+    static String status(int code) {
+        return switch (code) {
+            case 1 -> "by_stpg";
+            case 2 -> "implicit";
+            default -> "-";
+        };
     }
 
     /** The TPGs (target/tag/lun) that reach {@code backstore} through {@code group}, or "-". */

@@ -306,6 +306,8 @@ class ShellCommandsTest {
         assertTrue(list.lines().anyMatch(l -> l.matches("west +2 +standby .* " + IQN + "/2/0")), list);
         assertEquals("ID: 0 (expected 1..65535)", refused("alua:create disk1 east 0"));
         assertEquals("preferred: maybe (expected true or false)", refused("alua:set disk1 west preferred maybe"));
+        assertTrue(list.lines().anyMatch(l -> l.matches("GROUP +ID +STATE +PREFERRED +MODE +STATUS +TRANSITION +PORTS")),
+                list);
         assertEquals("no such backstore: nope", refused("alua:list nope"));
         assertEquals("no such ALUA group: east", refused("alua:map " + IQN + " 2 0 east"));
     }

@@ -49,8 +49,7 @@ public final class AluaGroups {
     public AluaGroups(Listener listener) {
         this.listener = Objects.requireNonNull(listener, "listener");
         Map<String, AluaGroup> groups = new TreeMap<>();
-        groups.put(DEFAULT_NAME, new AluaGroup(DEFAULT_NAME, DEFAULT_ID, AluaState.ACTIVE_OPTIMIZED, false,
-                TransitionMode.BOTH, AluaGroup.STATUS_NONE));
+        groups.put(DEFAULT_NAME, AluaGroup.initial(DEFAULT_NAME, DEFAULT_ID));
         snapshot = new Snapshot(Collections.unmodifiableMap(groups), Map.of());
     }
 
@@ -117,7 +116,7 @@ public final class AluaGroups {
                         + g.name() + " has it)");
             }
         }
-        put(new AluaGroup(name, id, AluaState.ACTIVE_OPTIMIZED, false, TransitionMode.BOTH, AluaGroup.STATUS_NONE));
+        put(AluaGroup.initial(name, id));
     }
 
     /** Deletes a group no port is in. */
@@ -136,30 +135,38 @@ public final class AluaGroups {
     }
 
     /**
-     * Restores a saved group as it was (no transition, no unit attention: no nexus exists yet), creating it
-     * or replacing the default group's settings.
+     * Restores a saved group as it was, STATUS CODE included (no transition, no unit attention: no nexus exists
+     * yet), creating it or replacing the default group's settings.
      */
-    public synchronized void restore(String name, int id, AluaState state, boolean preferred, TransitionMode mode) {
-        checkName(name);
-        if (state == AluaState.TRANSITIONING) {
-            state = AluaState.ACTIVE_OPTIMIZED;
+    public synchronized void restore(AluaGroup saved) {
+        checkName(saved.name());
+        AluaGroup g = saved;
+        if (g.state() == AluaState.TRANSITIONING) {
+            g = g.withState(AluaState.ACTIVE_OPTIMIZED, g.status());
         }
-        if (DEFAULT_NAME.equals(name)) {
-            id = DEFAULT_ID;
+        if (DEFAULT_NAME.equals(g.name()) && g.id() != DEFAULT_ID) {
+            g = new AluaGroup(g.name(), DEFAULT_ID, g.state(), g.preferred(), g.mode(), g.status(),
+                    g.transitionSeconds());
         }
-        for (AluaGroup g : snapshot.groups().values()) {
-            if (g.id() == id && !g.name().equals(name)) {
-                throw new IllegalArgumentException("id: " + id + " (expected: one no other group has; "
-                        + g.name() + " has it)");
+        for (AluaGroup other : snapshot.groups().values()) {
+            if (other.id() == g.id() && !other.name().equals(g.name())) {
+                throw new IllegalArgumentException("id: " + g.id() + " (expected: one no other group has; "
+                        + other.name() + " has it)");
             }
         }
-        put(new AluaGroup(name, id, state, preferred, mode, AluaGroup.STATUS_NONE));
+        put(g);
     }
 
     /**
      * Changes a group's primary access state: it passes through transitioning, takes the new state and STATUS
      * CODE (altered by SET TARGET PORT GROUPS when {@code explicit}, else implicitly), then the listener raises
      * the unit attentions. Setting the state a group has changes nothing.
+     *
+     * <p>The transition is one indivisible step (SPC-4 5.15.2.5): nothing has to move for a state of jtarget to
+     * change, so transitioning lasts as long as replacing the snapshot, and a command sees the old state or the
+     * new one. That is within any IMPLICIT TRANSITION TIME a group reports (the time an initiator allows before it
+     * gives a transition up; 0 to 255 s, 2 s unless set), and SET TARGET PORT GROUPS and {@code alua:set} return
+     * after the transition has ended.
      *
      * @param by the nexus that sent SET TARGET PORT GROUPS, or null
      */
@@ -184,6 +191,23 @@ public final class AluaGroups {
 
     public synchronized void setPreferred(String name, boolean preferred) {
         put(require(name).withPreferred(preferred));
+    }
+
+    /** The IMPLICIT TRANSITION TIME the group announces, 0..255 seconds. */
+    public synchronized void setTransitionSeconds(String name, int seconds) {
+        put(require(name).withTransitionSeconds(seconds));
+    }
+
+    /**
+     * IMPLICIT TRANSITION TIME of the extended header of REPORT TARGET PORT GROUPS: one value for the LU, the
+     * longest any of its groups announces (an initiator waits that long whichever group changes).
+     */
+    public int transitionSeconds() {
+        int max = 0;
+        for (AluaGroup g : snapshot.groups().values()) {
+            max = Math.max(max, g.transitionSeconds());
+        }
+        return max;
     }
 
     public synchronized void setMode(String name, TransitionMode mode) {

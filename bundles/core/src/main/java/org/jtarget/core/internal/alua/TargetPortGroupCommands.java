@@ -19,12 +19,6 @@ import org.jtarget.spi.fabric.ScsiResponse;
 
 /** REPORT TARGET PORT GROUPS (SPC-4 6.37) and SET TARGET PORT GROUPS (SPC-4 6.46). */
 public final class TargetPortGroupCommands {
-    /**
-     * IMPLICIT TRANSITION TIME of the extended header, in seconds: how long an initiator should allow an implicit
-     * transition. jtarget's transitions end at once; this leaves room for the saving of the configuration.
-     */
-    public static final int IMPLICIT_TRANSITION_SECONDS = 2;
-
     private TargetPortGroupCommands() {
     }
 
@@ -72,7 +66,7 @@ public final class TargetPortGroupCommands {
     }
 
     /**
-     * The parameter data: RETURN DATA LENGTH (the bytes of descriptors that follow the header), with the
+     * The parameter data: RETURN DATA LENGTH (the bytes that follow it), with the
      * extended header FORMAT TYPE 001b and IMPLICIT TRANSITION TIME; then one target port group descriptor per
      * group (PREF, ASYMMETRIC ACCESS STATE, supported states, TARGET PORT GROUP, STATUS CODE, TARGET PORT COUNT
      * and the relative target port identifiers of its ports).
@@ -81,9 +75,8 @@ public final class TargetPortGroupCommands {
         int start = b.writerIndex();
         b.writeInt(0);
         if (extended) {
-            b.writeByte(0x10).writeByte(IMPLICIT_TRANSITION_SECONDS).writeShort(0);
+            b.writeByte(0x10).writeByte(alua.transitionSeconds()).writeShort(0); // FORMAT TYPE 001b
         }
-        int first = b.writerIndex();
         for (AluaGroup g : alua.groups()) {
             List<Integer> ports = alua.relativePortIds(g.name());
             b.writeByte((g.preferred() ? 0x80 : 0) | g.state().code());
@@ -97,7 +90,9 @@ public final class TargetPortGroupCommands {
                 b.writeShort(0).writeShort(ports.get(i));
             }
         }
-        b.setInt(start, b.writerIndex() - first);
+        // (n - 3): every byte after the field, the extended header included (SPC-4 table 306; sg_rtpg and Linux's
+        // scsi_dh_alua read RETURN DATA LENGTH + 4 bytes and the descriptors from byte 8 in that format)
+        b.setInt(start, b.writerIndex() - start - 4);
     }
 
     /** A state change SET TARGET PORT GROUPS asks for. */

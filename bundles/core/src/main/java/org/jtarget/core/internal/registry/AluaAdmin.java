@@ -61,9 +61,23 @@ final class AluaAdmin {
                     }
                     groups.setMode(group, m);
                 }
-                default -> throw new IllegalArgumentException("key: " + key + " (expected: state, preferred or mode)");
+                case "transition_time" -> groups.setTransitionSeconds(group, seconds(value));
+                default -> throw new IllegalArgumentException("key: " + key
+                        + " (expected: state, preferred, mode or transition_time)");
             }
         });
+    }
+
+    private static int seconds(String value) {
+        try {
+            int n = Integer.parseInt(value == null ? "" : value.trim());
+            if (n >= 0 && n <= 0xFF) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new IllegalArgumentException("transition_time: " + value + " (expected: 0..255 seconds)");
     }
 
     void map(String target, int tag, int lun, String group) {
@@ -116,13 +130,13 @@ final class AluaAdmin {
     /** The groups as saved; empty when the LU has only the default group as it comes. Holds the lock. */
     static List<AluaGroupInfo> info(LogicalUnit unit) {
         List<AluaGroup> groups = unit.alua().groups();
-        if (groups.size() == 1 && groups.get(0).state() == AluaState.ACTIVE_OPTIMIZED && !groups.get(0).preferred()
-                && groups.get(0).mode() == TransitionMode.BOTH) {
+        if (groups.size() == 1 && groups.get(0).asCreated()) {
             return List.of();
         }
         List<AluaGroupInfo> out = new ArrayList<>();
         for (AluaGroup g : groups) {
-            out.add(new AluaGroupInfo(g.name(), g.id(), g.state().label(), g.preferred(), g.mode().label()));
+            out.add(new AluaGroupInfo(g.name(), g.id(), g.state().label(), g.preferred(), g.mode().label(),
+                    g.status(), g.transitionSeconds()));
         }
         return out;
     }
@@ -139,7 +153,8 @@ final class AluaAdmin {
                 if (mode == null) {
                     throw new IllegalArgumentException("mode: " + g.mode() + " (expected: implicit, explicit or both)");
                 }
-                unit.alua().restore(g.name(), g.id(), state, g.preferred(), mode);
+                unit.alua().restore(new AluaGroup(g.name(), g.id(), state, g.preferred(), mode, g.status(),
+                        g.transitionTime()));
             } catch (IllegalArgumentException e) {
                 problems.add("backstore " + backstore + " ALUA group " + g.name() + ": " + e.getMessage() + " (skipped)");
             }

@@ -16,7 +16,7 @@ class AluaGroupsTest {
     @Test
     void everyLuStartsWithTheDefaultGroupActiveOptimized() {
         AluaGroup g = groups.groupOf("iqn.x", 7);
-        assertEquals(new AluaGroup("default_tg_pt_gp", 1, AluaState.ACTIVE_OPTIMIZED, false, TransitionMode.BOTH, 0), g);
+        assertEquals(new AluaGroup("default_tg_pt_gp", 1, AluaState.ACTIVE_OPTIMIZED, false, TransitionMode.BOTH, 0, 2), g);
     }
 
     @Test
@@ -71,10 +71,15 @@ class AluaGroupsTest {
 
     @Test
     void restoreTakesTheSavedStateWithoutATransition() {
-        groups.restore("west", 5, AluaState.STANDBY, true, TransitionMode.EXPLICIT);
-        groups.restore(AluaGroups.DEFAULT_NAME, 1, AluaState.UNAVAILABLE, false, TransitionMode.IMPLICIT);
-        assertEquals(new AluaGroup("west", 5, AluaState.STANDBY, true, TransitionMode.EXPLICIT, 0), groups.group("west"));
+        AluaGroup west = new AluaGroup("west", 5, AluaState.STANDBY, true, TransitionMode.EXPLICIT,
+                AluaGroup.STATUS_ALTERED_BY_STPG, 30);
+        groups.restore(west);
+        groups.restore(new AluaGroup(AluaGroups.DEFAULT_NAME, 1, AluaState.UNAVAILABLE, false, TransitionMode.IMPLICIT,
+                AluaGroup.STATUS_ALTERED_IMPLICITLY, 0));
+        assertEquals(west, groups.group("west"), "the STATUS CODE is kept with the state");
         assertEquals(AluaState.UNAVAILABLE, groups.group(AluaGroups.DEFAULT_NAME).state());
+        assertEquals(AluaGroup.STATUS_ALTERED_IMPLICITLY, groups.group(AluaGroups.DEFAULT_NAME).status());
+        assertEquals(30, groups.transitionSeconds(), "the LU reports the longest transition time of its groups");
         assertEquals(List.of(), changes, "no unit attention: nobody is logged in yet");
     }
 }

@@ -73,9 +73,9 @@ class TargetPortGroupsTest {
     @Test
     void extendedHeaderCarriesFormatTypeAndImplicitTransitionTime() {
         byte[] d = report(east, 1, 255);
-        // table 306: RETURN DATA LENGTH (the descriptors), FORMAT TYPE 001b in bits 6-4, IMPLICIT TRANSITION TIME
-        assertEquals("00000018" + "10" + String.format("%02x", TargetPortGroupCommands.IMPLICIT_TRANSITION_SECONDS)
-                + "0000", HEX.formatHex(Arrays.copyOf(d, 8)));
+        // table 306: RETURN DATA LENGTH (n - 3: the extended header and the descriptors), FORMAT TYPE 001b in bits
+        // 6-4, IMPLICIT TRANSITION TIME
+        assertEquals("0000001c" + "10" + "02" + "0000", HEX.formatHex(Arrays.copyOf(d, 8)), "2 s by default");
         assertEquals(8 + 24, d.length);
         assertEquals("00cf000100000001", HEX.formatHex(Arrays.copyOfRange(d, 8, 16)));
     }

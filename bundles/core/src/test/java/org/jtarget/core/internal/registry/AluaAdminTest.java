@@ -56,7 +56,8 @@ class AluaAdminTest {
         registry.setAluaGroup("disk1", "west", "state", "standby");
         registry.setAluaGroup("disk1", "west", "preferred", "true");
         registry.setAluaGroup("disk1", "west", "mode", "explicit");
-        assertEquals(new AluaGroupInfo("west", 2, "standby", true, "explicit"),
+        registry.setAluaGroup("disk1", "west", "transition_time", "15");
+        assertEquals(new AluaGroupInfo("west", 2, "standby", true, "explicit", 2, 15),
                 registry.backstores().get(0).aluaGroups().get(1));
         assertEquals(List.of("all"), engine.unit("disk1").accessStateChanges);
         // the LUN goes: its port leaves the group, and the group can go
@@ -91,9 +92,12 @@ class AluaAdminTest {
                         + " unavailable, offline)",
                 assertThrows(TargetException.class,
                         () -> registry.setAluaGroup("disk1", AluaGroups.DEFAULT_NAME, "state", "transitioning")).getMessage());
-        assertEquals("backstore disk1: key: colour (expected: state, preferred or mode)",
+        assertEquals("backstore disk1: key: colour (expected: state, preferred, mode or transition_time)",
                 assertThrows(TargetException.class,
                         () -> registry.setAluaGroup("disk1", AluaGroups.DEFAULT_NAME, "colour", "red")).getMessage());
+        assertEquals("backstore disk1: transition_time: 256 (expected: 0..255 seconds)",
+                assertThrows(TargetException.class, () -> registry.setAluaGroup("disk1", AluaGroups.DEFAULT_NAME,
+                        "transition_time", "256")).getMessage());
     }
 
     @Test
@@ -102,6 +106,7 @@ class AluaAdminTest {
         registry.mapAluaGroup(T, 2, 3, "west");
         registry.setAluaGroup("disk1", "west", "state", "unavailable");
         registry.setAluaGroup("disk1", AluaGroups.DEFAULT_NAME, "state", "active_nonoptimized");
+        registry.setAluaGroup("disk1", "west", "transition_time", "9");
         Configuration saved = registry.configuration();
 
         Doubles.Engine engine2 = new Doubles.Engine();
@@ -112,6 +117,8 @@ class AluaAdminTest {
         assertEquals(AluaState.UNAVAILABLE, groups.groupOf(T, 2).state());
         assertEquals(7, groups.groupOf(T, 2).id());
         assertEquals(AluaState.ACTIVE_NONOPTIMIZED, groups.groupOf(T, 1).state());
+        assertEquals(2, groups.groupOf(T, 2).status(), "STATUS CODE altered implicitly, kept across the restart");
+        assertEquals(9, groups.groupOf(T, 2).transitionSeconds());
         assertEquals(List.of(), engine2.unit("disk1").accessStateChanges, "a restore raises no unit attention");
         assertEquals(saved.backstores().get(0).aluaGroups(), restored.configuration().backstores().get(0).aluaGroups());
     }
