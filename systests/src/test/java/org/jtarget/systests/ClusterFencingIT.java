@@ -71,9 +71,9 @@ class ClusterFencingIT {
 
     // ---------------------------------------------------------------- PERSISTENT RESERVE OUT/IN (SPC-4 6.15, 6.16)
 
-    private static final int REGISTER_AND_IGNORE = 6, RESERVE = 1, PREEMPT_AND_ABORT = 5;
+    static final int REGISTER_AND_IGNORE = 6, RESERVE = 1, PREEMPT_AND_ABORT = 5;
 
-    private static IscsiClient.Result prOut(IscsiClient c, int sa, int type, long key, long saKey, boolean aptpl)
+    static IscsiClient.Result prOut(IscsiClient c, int sa, int type, long key, long saKey, boolean aptpl)
             throws IOException {
         byte[] cdb = {0x5F, (byte) sa, (byte) type, 0, 0, 0, 0, 0, 24, 0};
         byte[] params = ByteBuffer.allocate(24).putLong(key).putLong(saKey).putInt(0)

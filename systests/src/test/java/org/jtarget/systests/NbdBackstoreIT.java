@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,22 +69,7 @@ class NbdBackstoreIT {
 
     /** nbdkit in the foreground, stopped by its PID; returns once it accepts connections. */
     private void startNbdkit() throws IOException, InterruptedException {
-        nbdkit = new ProcessBuilder("nbdkit", "-f", "--exit-with-parent", "-i", "127.0.0.1", "-p",
-                Integer.toString(nbdPort), "file", image.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(jtarget.dir().resolve("nbdkit.log").toFile()))
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), nbdPort)) {
-                return;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline || !nbdkit.isAlive()) {
-                    fail("nbdkit did not start: " + Files.readString(jtarget.dir().resolve("nbdkit.log")));
-                }
-                Thread.sleep(20); // polling a condition with a deadline
-            }
-        }
+        nbdkit = Nbdkit.start(jtarget.dir().resolve("nbdkit.log"), nbdPort, "file", image.toString());
     }
 
     @Test

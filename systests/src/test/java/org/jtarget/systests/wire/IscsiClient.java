@@ -407,6 +407,17 @@ public final class IscsiClient implements AutoCloseable {
         return sendCommand(lun, cdb, readLength, null);
     }
 
+    /**
+     * Sends a SCSI command that writes {@code write} (at most FirstBurstLength, 64 KiB: all of it immediate data)
+     * without waiting for its answer. Returns its ITT.
+     */
+    public int sendWrite(int lun, byte[] cdb, byte[] write) throws IOException {
+        if (write.length > 65536) {
+            throw new IllegalArgumentException("write: " + write.length + " bytes (expected: at most 65536)");
+        }
+        return sendCommand(lun, cdb, 0, write);
+    }
+
     private int sendCommand(int lun, byte[] cdb, int readLength, byte[] write) throws IOException {
         boolean writing = write != null && write.length > 0;
         int edtl = writing ? write.length : readLength;
