@@ -74,6 +74,22 @@ public class BundlesResolveIT {
         assertNotNull(iscsi);
     }
 
+    /** The NBD export fabric registers, and the core takes targets of it (issue 9). */
+    @Test
+    public void nbdFabricAppears() {
+        FabricModule nbd = Osgi.await(context, FabricModule.class, "(fabric.name=nbd)");
+        assertNotNull(nbd);
+        TargetService service = Osgi.await(context, TargetService.class, null);
+        Osgi.eventually("the core takes a target of fabric nbd", () -> {
+            try {
+                return "nbd".equals(service.createTarget("nbd", "itest-export").fabric());
+            } catch (RuntimeException notYet) {
+                return false;
+            }
+        }, service::targets);
+        service.deleteTarget("itest-export");
+    }
+
     @Test
     public void fileAndMemoryBackstoresAppear() {
         assertEquals("file", Osgi.await(context, BackstoreProvider.class, "(backstore.type=file)").type());

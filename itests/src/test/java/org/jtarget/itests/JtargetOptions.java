@@ -27,7 +27,8 @@ final class JtargetOptions {
     static final List<String> OUR_BUNDLES = List.of(
             "bundles/api/jtarget-api", "bundles/core/jtarget-core", "bundles/config/jtarget-config",
             "bundles/shell/jtarget-shell", "fabrics/iscsi/jtarget-fabric-iscsi",
-            "backstores/file/jtarget-backstore-file", "backstores/memory/jtarget-backstore-memory");
+            "backstores/file/jtarget-backstore-file", "backstores/memory/jtarget-backstore-memory",
+            "fabrics/nbd/jtarget-fabric-nbd");
     /** System property carrying the port the test's default portal and its own portals use. */
     static final String PORT_PROPERTY = "jtarget.itests.port";
 
@@ -92,6 +93,7 @@ final class JtargetOptions {
                 bundle(ourBundle(OUR_BUNDLES.get(4))),
                 bundle(ourBundle(OUR_BUNDLES.get(5))),
                 bundle(ourBundle(OUR_BUNDLES.get(6))),
+                bundle(ourBundle(OUR_BUNDLES.get(7))),
 
                 junitBundles());
     }
