@@ -6,7 +6,8 @@
 # Probes: 4 KiB reads and 64 KiB writes at queue depth 32 (qemu-img bench -t none, sequential).
 # Prints one row per probe: IOPS on jtarget, IOPS on nbdkit, ratio, and each side's CPU time per command
 #   (utime+stime of the server process from /proc over the timed run, also in $OUT/cpu.log). Raw output in $OUT.
-# Env: SECS per probe (default 5), WARMUP seconds of untimed reads on jtarget first (default 20),
+# Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes on jtarget first
+#      (default 20),
 #      OUT (default bench/target/nbd-fabric), JTARGET (launcher, see jtarget-peer.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +56,10 @@ iops() {  # opts rw bs qd pid label: count-based qemu-img bench, calibrated to a
 
 if [ "$WARMUP" -gt 0 ]; then
   end=$((SECONDS + WARMUP))
-  while [ $SECONDS -lt $end ]; do qemu-img bench --image-opts -t none -c 20000 -d 32 -s 4096 "$JNBD" >/dev/null 2>&1 || break; done
+  while [ $SECONDS -lt $end ]; do  # both probes' paths (as nbd.sh), so that the JIT has compiled the write path too
+    qemu-img bench --image-opts -t none -c 20000 -d 32 -s 4096 "$JNBD" >/dev/null 2>&1 || break
+    qemu-img bench --image-opts -t none -c 5000 -d 32 -s 65536 -w "$JNBD" >/dev/null 2>&1 || break
+  done
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/cpu.log"
 printf '%-28s %12s %12s %8s %14s %14s\n' "probe (IOPS)" "jtarget nbd" "nbdkit file" "ratio" "jtarget us/cmd" "nbdkit us/cmd"

@@ -53,6 +53,20 @@ final class Transmission {
         lu.close();
     }
 
+    /**
+     * The length of the request that begins {@code in}: the header, and a write's payload once the header is
+     * there (a payload over the limit counts as none: {@link #next} ends the connection on it).
+     */
+    int wanted(ByteBuf in) {
+        if (in.readableBytes() < HEADER) {
+            return HEADER;
+        }
+        int at = in.readerIndex();
+        long length = in.getUnsignedInt(at + 24);
+        boolean write = in.getInt(at) == Nbd.REQUEST_MAGIC && in.getUnsignedShort(at + 6) == Nbd.CMD_WRITE;
+        return write && length <= Nbd.MAX_PAYLOAD ? HEADER + (int) length : HEADER;
+    }
+
     /** Parses and starts one request if a whole one is buffered; false to wait for more (or not read now). */
     boolean next(ByteBuf in) {
         if (disconnecting) {
