@@ -168,8 +168,11 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (state == State.TRANSMISSION && in.isReadable() && b.isReadable()) {
-            complete(b);
+        if (state == State.TRANSMISSION) {
+            transmission.beginBatch(); // the replies go out at channelReadComplete
+            if (in.isReadable() && b.isReadable()) {
+                complete(b);
+            }
         }
         if (in.isReadable() || !b.isReadable()) {
             in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, b);
@@ -199,6 +202,14 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
             in.writeBytes(b, n);
         }
         process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (transmission != null && state != State.CLOSED) {
+            transmission.endBatch();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override
