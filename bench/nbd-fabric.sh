@@ -7,11 +7,11 @@
 # Prints one row per probe: IOPS on jtarget, IOPS on nbdkit, ratio, and each side's CPU time per command
 #   (utime+stime of the server process from /proc over the timed run, also in $OUT/cpu.log). Raw output in $OUT.
 # Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes on jtarget first
-#      (default 20),
+#      (default 20), and at least WARMUP_WRITES of those writes (default 50000; 0 for time only),
 #      OUT (default bench/target/nbd-fabric), JTARGET (launcher, see jtarget-peer.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECS=${SECS:-5} WARMUP=${WARMUP:-20} OUT=${OUT:-$HERE/target/nbd-fabric}
+SECS=${SECS:-5} WARMUP=${WARMUP:-20} WARMUP_WRITES=${WARMUP_WRITES:-50000} OUT=${OUT:-$HERE/target/nbd-fabric}
 command -v nbdkit >/dev/null || { echo "nbd-fabric.sh: nbdkit missing (apt-get install nbdkit)" >&2; exit 2; }
 command -v qemu-img >/dev/null || { echo "nbd-fabric.sh: qemu-img missing (apt-get install qemu-utils)" >&2; exit 2; }
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -55,10 +55,13 @@ iops() {  # opts rw bs qd pid label: count-based qemu-img bench, calibrated to a
 }
 
 if [ "$WARMUP" -gt 0 ]; then
-  end=$((SECONDS + WARMUP))
-  while [ $SECONDS -lt $end ]; do  # both probes' paths (as nbd.sh), so that the JIT has compiled the write path too
+  end=$((SECONDS + WARMUP)) writes=0
+  # both probes' paths (as nbd.sh), so that the JIT has compiled the write path too: on a loaded machine 20 s
+  # are far fewer commands than the JIT needs (CPU per 64 KiB write falls from ~300 us to its floor after ~50k)
+  while [ $SECONDS -lt $end ] || [ $writes -lt "$WARMUP_WRITES" ]; do
     qemu-img bench --image-opts -t none -c 20000 -d 32 -s 4096 "$JNBD" >/dev/null 2>&1 || break
-    qemu-img bench --image-opts -t none -c 5000 -d 32 -s 65536 -w "$JNBD" >/dev/null 2>&1 || break
+    qemu-img bench --image-opts -t none -c 10000 -d 32 -s 65536 -w "$JNBD" >/dev/null 2>&1 || break
+    writes=$((writes + 10000))
   done
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/cpu.log"
