@@ -168,8 +168,48 @@ final class NbdConnection extends ChannelInboundHandlerAdapter implements Fabric
             ReferenceCountUtil.release(msg);
             return;
         }
-        in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, b);
+        if (state == State.TRANSMISSION) {
+            transmission.beginBatch(); // the replies go out at channelReadComplete
+            if (in.isReadable() && b.isReadable()) {
+                complete(b);
+            }
+        }
+        if (in.isReadable() || !b.isReadable()) {
+            in = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, b);
+        } else {
+            in.release();
+            in = b; // parsed in place: write payloads are slices of the buffer the socket was read into
+        }
         process();
+    }
+
+    /**
+     * In transmission, a read mostly ends inside a request (a 64 KiB write spans reads): copies from {@code b}
+     * only what completes that request into {@link #in} and parses it, so that the rest of {@code b} is parsed
+     * in place. Merging every read into one buffer would copy each payload once more (and grow the buffer).
+     */
+    private void complete(ByteBuf b) {
+        int want;
+        while ((want = transmission.wanted(in) - in.readableBytes()) > 0 && b.isReadable()) {
+            int n = Math.min(want, b.readableBytes());
+            if (in.refCnt() > 1 || in.maxFastWritableBytes() < n) {
+                // the buffer is shared with payload slices in flight (or too small): the request moves to its own
+                ByteBuf whole = ctx.alloc().directBuffer(in.readableBytes() + want);
+                whole.writeBytes(in);
+                in.release();
+                in = whole;
+            }
+            in.writeBytes(b, n);
+        }
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (transmission != null && state != State.CLOSED) {
+            transmission.endBatch();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override

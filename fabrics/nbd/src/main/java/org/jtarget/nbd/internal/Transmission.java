@@ -37,6 +37,13 @@ final class Transmission {
     private boolean disconnecting;
     /** True while {@link #start} runs: a reply given at once must not re-enter the parser. */
     private boolean starting;
+    /**
+     * Reply headers (and short replies) not yet written, in order. Within a batch (one read of the socket, one
+     * completion task) replies gather here and go out in one write and one flush at its end.
+     */
+    private ByteBuf replies;
+    private boolean batch;
+    private boolean unflushed;
 
     Transmission(NbdConnection connection, LuAccess lu, LuAccess.Facts facts, boolean structured, boolean allocation, int maxInFlight) {
         this.connection = connection;
@@ -50,7 +57,59 @@ final class Transmission {
 
     /** The connection closed: the nexus goes, aborting what runs. */
     void closed() {
+        if (replies != null) {
+            replies.release();
+            replies = null;
+        }
         lu.close();
+    }
+
+    /** Replies given from now on wait for {@link #endBatch}. */
+    void beginBatch() {
+        batch = true;
+    }
+
+    /** Writes and flushes the replies of the batch. */
+    void endBatch() {
+        batch = false;
+        if (replies != null) {
+            ctx.write(replies);
+            replies = null;
+            unflushed = true;
+        }
+        if (unflushed) {
+            unflushed = false;
+            ctx.flush();
+        }
+    }
+
+    /** Room for a reply of {@code n} bytes after those already gathered. */
+    private ByteBuf replyBuffer(int n) {
+        if (replies == null) {
+            replies = ctx.alloc().directBuffer(Math.max(n, 512));
+        }
+        return replies;
+    }
+
+    /** A reply was gathered: out now unless a batch runs. */
+    private void replied() {
+        if (!batch) {
+            endBatch();
+        }
+    }
+
+    /**
+     * The length of the request that begins {@code in}: the header, and a write's payload once the header is
+     * there (a payload over the limit counts as none: {@link #next} ends the connection on it).
+     */
+    int wanted(ByteBuf in) {
+        if (in.readableBytes() < HEADER) {
+            return HEADER;
+        }
+        int at = in.readerIndex();
+        long length = in.getUnsignedInt(at + 24);
+        boolean write = in.getInt(at) == Nbd.REQUEST_MAGIC && in.getUnsignedShort(at + 6) == Nbd.CMD_WRITE;
+        return write && length <= Nbd.MAX_PAYLOAD ? HEADER + (int) length : HEADER;
     }
 
     /** Parses and starts one request if a whole one is buffered; false to wait for more (or not read now). */
@@ -232,7 +291,17 @@ final class Transmission {
         if (ctx.executor().inEventLoop()) {
             r.run();
         } else {
-            ctx.executor().execute(r);
+            ctx.executor().execute(() -> {
+                boolean outer = batch;
+                batch = true;
+                try {
+                    r.run();
+                } finally {
+                    if (!outer) {
+                        endBatch();
+                    }
+                }
+            });
         }
     }
 
@@ -264,15 +333,17 @@ final class Transmission {
         }
         ByteBuf data = r.data().readRetainedSlice(length);
         r.release();
-        ByteBuf h = ctx.alloc().buffer(32);
+        ByteBuf h = replyBuffer(28);
         if (structured) {
             chunkHeader(h, Nbd.REPLY_TYPE_OFFSET_DATA, handle, 8 + length).writeLong(offset);
         } else {
             h.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(0).writeLong(handle);
         }
         ctx.write(h);
+        replies = null;
         ctx.write(data);
-        ctx.flush();
+        unflushed = true;
+        replied();
         done();
     }
 
@@ -320,12 +391,12 @@ final class Transmission {
         if (one) {
             extents.subList(1, extents.size()).clear();
         }
-        ByteBuf c = ctx.alloc().buffer(24 + 8 * extents.size());
+        ByteBuf c = replyBuffer(24 + 8 * extents.size());
         chunkHeader(c, Nbd.REPLY_TYPE_BLOCK_STATUS, handle, 4 + 8 * extents.size()).writeInt(Nbd.BASE_ALLOCATION_ID);
         for (long[] x : extents) {
             c.writeInt((int) x[0]).writeInt((int) x[1]);
         }
-        ctx.writeAndFlush(c);
+        replied();
         done();
     }
 
@@ -334,25 +405,25 @@ final class Transmission {
     }
 
     private void replyOk(long handle) {
-        ByteBuf h = ctx.alloc().buffer(20);
+        ByteBuf h = replyBuffer(20);
         if (structured) {
             chunkHeader(h, Nbd.REPLY_TYPE_NONE, handle, 0);
         } else {
             h.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(0).writeLong(handle);
         }
-        ctx.writeAndFlush(h);
+        replied();
     }
 
     private void replyError(long handle, int errno, String message) {
-        ByteBuf h = ctx.alloc().buffer(32);
+        byte[] m = structured ? message.getBytes(StandardCharsets.UTF_8) : null;
+        int len = m == null ? 0 : Math.min(m.length, 1024);
+        ByteBuf h = replyBuffer(26 + len);
         if (structured) {
-            byte[] m = message.getBytes(StandardCharsets.UTF_8);
-            int len = Math.min(m.length, 1024);
             chunkHeader(h, Nbd.REPLY_TYPE_ERROR, handle, 6 + len).writeInt(errno).writeShort(len).writeBytes(m, 0, len);
         } else {
             h.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(errno).writeLong(handle);
         }
-        ctx.writeAndFlush(h);
+        replied();
     }
 
     /** A request was answered: the window opens again; after NBD_CMD_DISC the last one closes the connection. */
@@ -360,6 +431,7 @@ final class Transmission {
         inFlight--;
         if (disconnecting) {
             if (inFlight == 0) {
+                endBatch();
                 ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
             }
             return;

@@ -360,4 +360,38 @@ class NbdConnectionTest {
             assertEquals(Nbd.EIO, c.simpleReply(1));
         }
     }
+
+    @Test
+    void writesSplitAnywhereAcrossReadsLandIntactWhileEarlierOnesAreStillInFlight() {
+        try (Client c = new Client(core).handshake()) {
+            c.go("disk");
+            disk.hold = true; // payloads stay unfetched while the bytes after them arrive
+            ByteBuf stream = Unpooled.buffer();
+            for (int i = 0; i < 5; i++) {
+                byte[] data = pattern(4096, 11 * i + 1);
+                stream.writeInt(Nbd.REQUEST_MAGIC).writeShort(0).writeShort(Nbd.CMD_WRITE).writeLong(100 + i)
+                        .writeLong(8192L * i).writeInt(data.length).writeBytes(data);
+            }
+            // pieces that end inside a header, inside a payload, and hold the end of one request and a whole other
+            for (int size : new int[] {5, 30, 1000, 4100 + 28 + 4096 + 2, 9, 3000, 6000}) {
+                c.send(stream.readRetainedSlice(Math.min(size, stream.readableBytes())));
+            }
+            c.send(stream.readRetainedSlice(stream.readableBytes()));
+            stream.release();
+            assertEquals(5, disk.held.size());
+            while (!disk.held.isEmpty()) {
+                FakeCore.execute(disk, disk.held.remove(0));
+                c.ch.runPendingTasks();
+            }
+            disk.hold = false;
+            for (int i = 0; i < 5; i++) {
+                assertEquals(0, c.simpleReply(100 + i));
+            }
+            for (int i = 0; i < 5; i++) {
+                c.request(Nbd.CMD_READ, 0, 200 + i, 8192L * i, 4096, null);
+                assertEquals(0, c.simpleReply(200 + i));
+                assertArrayEquals(pattern(4096, 11 * i + 1), ByteBufUtilBytes.of(c.take(4096)), "write " + i);
+            }
+        }
+    }
 }
