@@ -4,7 +4,8 @@
 #   distribution (jtarget-peer.sh, throw-away home) on free 127.0.0.1 ports; stops both by PID.
 # Probes: 4 KiB reads at queue depth 32, 64 KiB writes at queue depth 32 (qemu-img bench -t none, sequential).
 # Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. Raw output in $OUT; CPU time per
-#   command of jtarget and nbdkit (utime+stime from /proc) in $OUT/cpu.log.
+#   command of jtarget and nbdkit (utime+stime from /proc) and their context switches per command (voluntary and
+#   not, summed over the threads alive at the end) in $OUT/cpu.log.
 # Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes through jtarget first
 #      (default 30),
 #      OUT (default bench/target/nbd), JTARGET (launcher, see jtarget-peer.sh).
@@ -32,6 +33,7 @@ NBD="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=$NPORT"
 
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }  # of live threads
 iops() {  # opts rw bs qd label: count-based qemu-img bench, calibrated to about SECS seconds; prints IOPS
   local w= count=5000 t
   [ "$2" = w ] && w=-w
@@ -39,9 +41,11 @@ iops() {  # opts rw bs qd label: count-based qemu-img bench, calibrated to about
           | sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p'; }
   t=$(run $count "$1" "$3" "$4")
   [ -n "$t" ] && count=$(awk -v c=$count -v t="$t" -v s="$SECS" 'BEGIN { n = c * s / (t > 0.001 ? t : 0.001); print int(n < 1000 ? 1000 : n) }') \
-              && { j0=$(ticks "$JPID") n0=$(ticks "$NPID"); t=$(run "$count" "$1" "$3" "$4")
+              && { j0=$(ticks "$JPID") n0=$(ticks "$NPID") js=$(csw "$JPID") ns=$(csw "$NPID"); t=$(run "$count" "$1" "$3" "$4")
                    awk -v c="$count" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$5" \
-                     'BEGIN { printf "%s: CPU per command: jtarget %.0f us, nbdkit %.0f us\n", what, j * 1e4 / c, n * 1e4 / c }' >> "$OUT/cpu.log"; }
+                     -v js=$(($(csw "$JPID") - js)) -v ns=$(($(csw "$NPID") - ns)) \
+                     'BEGIN { printf "%s: CPU per command: jtarget %.0f us, nbdkit %.0f us; context switches per command: jtarget %.2f, nbdkit %.2f\n",
+                              what, j * 1e4 / c, n * 1e4 / c, js / c, ns / c }' >> "$OUT/cpu.log"; }
   awk -v c=$count -v t="${t:-0}" 'BEGIN { printf "%.0f", (t > 0) ? c / t : 0 }'
 }
 
