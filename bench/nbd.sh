@@ -35,10 +35,15 @@ NBD="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=$NPORT"
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.time")  # qemu-img's own CPU too
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+jit() {  # CPU of the JIT compiler threads alive now, 1/100 s (compilation still going on inflates jtarget's figure)
+  local t n=0 c; for t in /proc/"$1"/task/*; do
+    read -r c < "$t/comm" 2>/dev/null || continue
+    case $c in "C1 Compiler"*|"C2 Compiler"*) n=$((n + $(sed 's/^.*) //' "$t/stat" | awk '{ print $12 + $13 }'))) ;; esac
+  done; echo $n; }
 csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }  # of live threads
 counted() {  # label count command...: runs the command (prints its output), appends the cost per command to cpu.log
-  local what=$1 c=$2 j0 n0 js ns pj pn out; shift 2
-  j0=$(ticks "$JPID") n0=$(ticks "$NPID") js=$(csw "$JPID") ns=$(csw "$NPID")
+  local what=$1 c=$2 j0 n0 js ns c0 pj pn out; shift 2
+  j0=$(ticks "$JPID") n0=$(ticks "$NPID") js=$(csw "$JPID") ns=$(csw "$NPID") c0=$(jit "$JPID")
   if [ "$PERF" = 1 ]; then  # syscalls and context switches of every thread, also of those that end meanwhile
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$JPID" -o "$OUT/perf.jtarget" & pj=$!
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$NPID" -o "$OUT/perf.nbdkit" & pn=$!
@@ -47,8 +52,10 @@ counted() {  # label count command...: runs the command (prints its output), app
   rm -f "$OUT/qemu.time"; out=$("$@")
   awk -v c="$c" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$what" \
       -v js=$(($(csw "$JPID") - js)) -v ns=$(($(csw "$NPID") - ns)) -v q="$(cat "$OUT/qemu.time" 2>/dev/null)" \
-    'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us, nbdkit %.0f us, qemu-img %s; context switches per command: jtarget %.2f, nbdkit %.2f\n",
-             what, j * 1e4 / c, n * 1e4 / c, q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), js / c, ns / c }' >> "$OUT/cpu.log"
+      -v k=$(($(jit "$JPID") - c0)) \
+    'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us (JIT compiler %.0f us of it), nbdkit %.0f us, qemu-img %s;" \
+             " context switches per command: jtarget %.2f, nbdkit %.2f\n", what, j * 1e4 / c, k * 1e4 / c, n * 1e4 / c,
+             q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), js / c, ns / c }' >> "$OUT/cpu.log"
   if [ "$PERF" = 1 ]; then
     kill -INT "$pj" "$pn"; wait "$pj" "$pn"
     perfed() { awk -F, -v c="$c" '$3 ~ /sys_enter/ { s = $1 } $3 ~ /context-switches/ { w = $1 } END { printf "%.2f syscalls, %.2f context switches", s / c, w / c }' "$1"; }
