@@ -55,7 +55,7 @@ counted() {  # label count command...: runs the command (prints its output), app
       -v k=$(($(jit "$JPID") - c0)) \
     'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us (JIT compiler %.0f us of it), nbdkit %.0f us, qemu-img %s;" \
              " context switches per command: jtarget %.2f, nbdkit %.2f\n", what, j * 1e4 / c, k * 1e4 / c, n * 1e4 / c,
-             q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), js / c, ns / c }' >> "$OUT/cpu.log"
+             q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), (js > 0 ? js / c : 0), (ns > 0 ? ns / c : 0) }' >> "$OUT/cpu.log"
   if [ "$PERF" = 1 ]; then
     kill -INT "$pj" "$pn"; wait "$pj" "$pn"
     perfed() { awk -F, -v c="$c" '$3 ~ /sys_enter/ { s = $1 } $3 ~ /context-switches/ { w = $1 } END { printf "%.2f syscalls, %.2f context switches", s / c, w / c }' "$1"; }
