@@ -4,13 +4,15 @@
 #   distribution (jtarget-peer.sh, throw-away home) on free 127.0.0.1 ports; stops both by PID.
 # Probes: 4 KiB reads at queue depth 32, 64 KiB writes at queue depth 32 (qemu-img bench -t none, sequential).
 # Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. Raw output in $OUT; CPU time per
-#   command of jtarget and nbdkit (utime+stime from /proc) in $OUT/cpu.log.
+#   command of jtarget and nbdkit (utime+stime from /proc) and their context switches per command (voluntary and
+#   not, summed over the threads alive at the end) in $OUT/cpu.log.
 # Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes through jtarget first
 #      (default 30),
-#      OUT (default bench/target/nbd), JTARGET (launcher, see jtarget-peer.sh).
+#      OUT (default bench/target/nbd), JTARGET (launcher, see jtarget-peer.sh), PERF=1: also syscalls and context
+#      switches per command of every thread (perf stat, which slows both sides a little) in cpu.log.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECS=${SECS:-5} WARMUP=${WARMUP:-30} OUT=${OUT:-$HERE/target/nbd}
+SECS=${SECS:-5} WARMUP=${WARMUP:-30} OUT=${OUT:-$HERE/target/nbd} PERF=${PERF:-0}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:nbd-bench
 command -v nbdkit >/dev/null || { echo "nbd.sh: nbdkit missing (apt-get install nbdkit)" >&2; exit 2; }
 qemu-img --help 2>/dev/null | grep -q iscsi || { echo "nbd.sh: qemu-img with iscsi missing (qemu-utils qemu-block-extra)" >&2; exit 2; }
@@ -31,17 +33,44 @@ ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JP
 NBD="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=$NPORT"
 
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
+TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.time")  # qemu-img's own CPU too
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+jit() {  # CPU of the JIT compiler threads alive now, 1/100 s (compilation still going on inflates jtarget's figure)
+  local t n=0 c; for t in /proc/"$1"/task/*; do
+    read -r c < "$t/comm" 2>/dev/null || continue
+    case $c in "C1 Compiler"*|"C2 Compiler"*) n=$((n + $(sed 's/^.*) //' "$t/stat" | awk '{ print $12 + $13 }'))) ;; esac
+  done; echo $n; }
+csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }  # of live threads
+counted() {  # label count command...: runs the command (prints its output), appends the cost per command to cpu.log
+  local what=$1 c=$2 j0 n0 js ns c0 pj pn out; shift 2
+  j0=$(ticks "$JPID") n0=$(ticks "$NPID") js=$(csw "$JPID") ns=$(csw "$NPID") c0=$(jit "$JPID")
+  if [ "$PERF" = 1 ]; then  # syscalls and context switches of every thread, also of those that end meanwhile
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$JPID" -o "$OUT/perf.jtarget" & pj=$!
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$NPID" -o "$OUT/perf.nbdkit" & pn=$!
+    sleep 1  # until perf is attached
+  fi
+  rm -f "$OUT/qemu.time"; out=$("$@")
+  awk -v c="$c" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$what" \
+      -v js=$(($(csw "$JPID") - js)) -v ns=$(($(csw "$NPID") - ns)) -v q="$(cat "$OUT/qemu.time" 2>/dev/null)" \
+      -v k=$(($(jit "$JPID") - c0)) \
+    'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us (JIT compiler %.0f us of it), nbdkit %.0f us, qemu-img %s;" \
+             " context switches per command: jtarget %.2f, nbdkit %.2f\n", what, j * 1e4 / c, k * 1e4 / c, n * 1e4 / c,
+             q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), (js > 0 ? js / c : 0), (ns > 0 ? ns / c : 0) }' >> "$OUT/cpu.log"
+  if [ "$PERF" = 1 ]; then
+    kill -INT "$pj" "$pn"; wait "$pj" "$pn"
+    perfed() { awk -F, -v c="$c" '$3 ~ /sys_enter/ { s = $1 } $3 ~ /context-switches/ { w = $1 } END { printf "%.2f syscalls, %.2f context switches", s / c, w / c }' "$1"; }
+    echo "$what: perf per command: jtarget $(perfed "$OUT/perf.jtarget"); nbdkit $(perfed "$OUT/perf.nbdkit")" >> "$OUT/cpu.log"
+  fi
+  echo "$out"
+}
 iops() {  # opts rw bs qd label: count-based qemu-img bench, calibrated to about SECS seconds; prints IOPS
   local w= count=5000 t
   [ "$2" = w ] && w=-w
-  run() { timeout -k 5 $((SECS * 3 + 60)) qemu-img bench --image-opts -t none -c "$1" -d "$4" -s "$3" $w "$2" 2>>"$OUT/qemu.log" \
+  run() { "${TIMED[@]}" timeout -k 5 $((SECS * 3 + 60)) qemu-img bench --image-opts -t none -c "$1" -d "$4" -s "$3" $w "$2" 2>>"$OUT/qemu.log" \
           | sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p'; }
   t=$(run $count "$1" "$3" "$4")
   [ -n "$t" ] && count=$(awk -v c=$count -v t="$t" -v s="$SECS" 'BEGIN { n = c * s / (t > 0.001 ? t : 0.001); print int(n < 1000 ? 1000 : n) }') \
-              && { j0=$(ticks "$JPID") n0=$(ticks "$NPID"); t=$(run "$count" "$1" "$3" "$4")
-                   awk -v c="$count" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$5" \
-                     'BEGIN { printf "%s: CPU per command: jtarget %.0f us, nbdkit %.0f us\n", what, j * 1e4 / c, n * 1e4 / c }' >> "$OUT/cpu.log"; }
+              && t=$(counted "$5" "$count" run "$count" "$1" "$3" "$4")
   awk -v c=$count -v t="${t:-0}" 'BEGIN { printf "%.0f", (t > 0) ? c / t : 0 }'
 }
 

@@ -58,6 +58,7 @@ final class NbdBackstore implements Backstore {
     private CompletableFuture<Void> closedStage;
     private final Runnable onClose;
     private volatile String lastLoss = "not connected";
+    private final LoopConnections loops;
 
     private static final class Slot {
         final AtomicReference<NbdConnection> connection = new AtomicReference<>();
@@ -65,8 +66,13 @@ final class NbdBackstore implements Backstore {
         boolean mismatchLogged;
     }
 
-    NbdBackstore(String name, NbdUri uri, Transport transport, List<NbdConnection> connections, int blockSize,
-                 int maxInFlightPerConnection, long retryMillis, Runnable onClose) {
+    /**
+     * @param connections  the connections opened (one, or several when the server allows multi-conn)
+     * @param loopLimit    at most this many more connections on the callers' event loops ({@link LoopConnections});
+     *                     0 when the server does not allow several
+     */
+    NbdBackstore(String name, NbdUri uri, Transport transport, List<NbdConnection> connections, int loopLimit,
+                 int blockSize, int maxInFlightPerConnection, long retryMillis, Runnable onClose) {
         this.name = name;
         this.onClose = onClose;
         this.uri = uri;
@@ -77,6 +83,7 @@ final class NbdBackstore implements Backstore {
         this.maxOutstanding = maxInFlightPerConnection * connections.size();
         this.retryMillis = retryMillis;
         this.limits = limits(export, blockSize);
+        this.loops = new LoopConnections(name, uri, transport, export, loopLimit, this::resend);
         for (NbdConnection c : connections) {
             Slot s = new Slot();
             slots.add(s);
@@ -98,7 +105,12 @@ final class NbdBackstore implements Backstore {
         return slots.size();
     }
 
-    /** Connections up now. */
+    /** Connections on the callers' event loops up now. */
+    int loopConnected() {
+        return loops.connected();
+    }
+
+    /** Connections of the backstore's own up now (those on the callers' loops not counted). */
     int connected() {
         int n = 0;
         for (Slot s : slots) {
@@ -271,7 +283,10 @@ final class NbdBackstore implements Backstore {
             return r.future;
         }
         r.future.whenComplete((v, t) -> outstanding.decrementAndGet());
-        NbdConnection c = pick();
+        NbdConnection c = loops.here();
+        if (c == null) {
+            c = pick();
+        }
         if (c == null) {
             r.fail(notReady("reconnecting (" + lastLoss + ")"));
         } else {
@@ -425,13 +440,10 @@ final class NbdBackstore implements Backstore {
         for (Slot s : slots) {
             NbdConnection c = s.connection.getAndSet(null);
             if (c != null && c.channel().isOpen()) {
-                CompletableFuture<Void> done = new CompletableFuture<>();
-                c.channel().closeFuture().addListener(f -> done.complete(null));
-                c.disconnect(CLOSE_GRACE_MILLIS); // requests still on the wire get their replies first
-                // a listener may never run on an event loop that shut down meanwhile
-                closing.add(done.completeOnTimeout(null, CLOSE_GRACE_MILLIS + 1000, TimeUnit.MILLISECONDS));
+                closing.add(c.close(CLOSE_GRACE_MILLIS));
             }
         }
+        closing.addAll(loops.close(CLOSE_GRACE_MILLIS));
         closedStage = CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
         onClose.run();
         return closedStage;

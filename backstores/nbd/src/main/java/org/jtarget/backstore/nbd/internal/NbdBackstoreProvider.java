@@ -36,7 +36,8 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
             new ParameterDescriptor(URI, "nbd://HOST[:PORT][/EXPORT] (port 10809 by default) or"
                     + " nbd+unix:///EXPORT?socket=PATH (a Unix domain socket)", true, null),
             new ParameterDescriptor(CONNECTIONS, "connections to open (1 to 16) when the server allows several"
-                    + " (NBD_FLAG_CAN_MULTI_CONN); else one", false, "4"),
+                    + " (NBD_FLAG_CAN_MULTI_CONN), else one; with several allowed, each event loop of a fabric that"
+                    + " calls the backstore also gets one of its own, up to this many", false, "4"),
             new ParameterDescriptor(BLOCK_SIZE, "logical block size: 512 or 4096; by default 512 unless the"
                     + " server's minimum block size is larger", false, null));
     private static final Logger LOG = LoggerFactory.getLogger(NbdBackstoreProvider.class);
@@ -120,7 +121,7 @@ public final class NbdBackstoreProvider implements BackstoreProvider {
                     throw t instanceof CompletionException c ? c : new CompletionException(t);
                 }
                 NbdBackstore[] made = new NbdBackstore[1];
-                made[0] = new NbdBackstore(context.name(), uri, transport, all, size, MAX_IN_FLIGHT, retryMillis,
+                made[0] = new NbdBackstore(context.name(), uri, transport, all, export.has(Nbd.FLAG_CAN_MULTI_CONN) ? connections : 0, size, MAX_IN_FLIGHT, retryMillis,
                         () -> open.remove(made[0]));
                 NbdBackstore b = made[0];
                 open.add(b);

@@ -83,10 +83,17 @@ final class NbdConnection extends ByteToMessageDecoder {
         super.channelRead(ctx, msg);
     }
 
-    /** Sends {@code r} from the event loop; a connection found closed hands it on as lost. */
+    /**
+     * Sends {@code r} from the event loop: at once when called on it (no hand-off between threads), else as a
+     * task there. A connection found closed hands it on as lost.
+     */
     void send(Request<?> r) {
         load.incrementAndGet();
-        channel.eventLoop().execute(() -> write(r));
+        if (channel.eventLoop().inEventLoop()) {
+            write(r);
+        } else {
+            channel.eventLoop().execute(() -> write(r));
+        }
     }
 
     private void write(Request<?> r) {
@@ -126,8 +133,9 @@ final class NbdConnection extends ByteToMessageDecoder {
     }
 
     /**
-     * One flush for every request queued on the event loop in a burst, after the last of them (tasks run in
-     * order): a single writev and one wake-up of the server instead of one per request.
+     * One flush for every request written on the event loop in a burst, after the last of them (tasks run in
+     * order, after the reads of the loop's turn): a single writev and one wake-up of the server instead of one
+     * per request, also for the requests of all the commands that one read of the iSCSI connection brought.
      */
     private void flushSoon() {
         if (!flushPending) {
@@ -249,6 +257,15 @@ final class NbdConnection extends ByteToMessageDecoder {
                 channel.close();
             }
         });
+    }
+
+    /** {@link #disconnect(long)}; the stage completes once the channel is closed. */
+    java.util.concurrent.CompletableFuture<Void> close(long graceMillis) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        channel.closeFuture().addListener(f -> done.complete(null));
+        disconnect(graceMillis); // requests still on the wire get their replies first
+        // a listener may never run on an event loop that shut down meanwhile
+        return done.completeOnTimeout(null, graceMillis + 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** Ends a connection that carries no requests (a failed open, an unusable reconnection). */

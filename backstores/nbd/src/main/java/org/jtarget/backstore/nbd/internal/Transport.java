@@ -5,7 +5,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoop;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -92,9 +94,32 @@ final class Transport implements AutoCloseable {
      * message starts with the URI and says what went wrong (connection refused, timeout, export not found).
      */
     CompletableFuture<NbdConnection> connect(NbdUri uri) {
+        return connect(uri, group, nativeEpoll);
+    }
+
+    /**
+     * Whether a connection can be put on {@code executor}, an event loop of another bundle (the iSCSI fabric's
+     * connection that calls the backstore): {@code NIO} or {@code EPOLL} (the channel kind that loop takes), or
+     * null when it is this transport's own loop, not an event loop, or one of a kind this transport cannot use.
+     */
+    Boolean epollFor(io.netty.util.concurrent.EventExecutor executor) {
+        if (!(executor instanceof EventLoop loop) || loop.parent() == group) {
+            return null;
+        }
+        if (loop instanceof NioEventLoop) {
+            return Boolean.FALSE;
+        }
+        return nativeEpoll && loop.getClass().getName().equals("io.netty.channel.epoll.EpollEventLoop") ? Boolean.TRUE : null;
+    }
+
+    /**
+     * As {@link #connect(NbdUri)}, with the channel registered on {@code on} (a loop for which
+     * {@link #epollFor} said {@code epoll}).
+     */
+    CompletableFuture<NbdConnection> connect(NbdUri uri, EventLoopGroup on, boolean epoll) {
         if (uri.unix()) {
-            return connect(uri, nativeEpoll ? new DomainSocketAddress(uri.socket()) : UnixDomainSocketAddress.of(uri.socket()),
-                    unixChannel);
+            return connect(uri, epoll ? new DomainSocketAddress(uri.socket()) : UnixDomainSocketAddress.of(uri.socket()),
+                    on, epoll ? unixChannel : NioDomainSocketChannel.class);
         }
         if (lookups.isShutdown()) {
             return CompletableFuture.failedFuture(new BackstoreException(SenseReason.LOGICAL_UNIT_NOT_READY,
@@ -108,14 +133,15 @@ final class Transport implements AutoCloseable {
                 throw new CompletionException(new BackstoreException(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
                         uri + ": unknown host " + uri.host()));
             }
-        }, lookups).thenCompose(address -> connect(uri, address, tcpChannel));
+        }, lookups).thenCompose(address -> connect(uri, address, on, epoll ? tcpChannel : NioSocketChannel.class));
     }
 
-    private CompletableFuture<NbdConnection> connect(NbdUri uri, SocketAddress address, Class<? extends Channel> channelClass) {
+    private CompletableFuture<NbdConnection> connect(NbdUri uri, SocketAddress address, EventLoopGroup on,
+                                                     Class<? extends Channel> channelClass) {
         CompletableFuture<NbdConnection> result = new CompletableFuture<>();
         NbdConnection[] made = new NbdConnection[1];
         Handshake[] handshake = new Handshake[1];
-        Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+        Bootstrap b = new Bootstrap().group(on).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeoutMillis)
                 .handler(new ChannelInitializer<>() {
                     @Override
