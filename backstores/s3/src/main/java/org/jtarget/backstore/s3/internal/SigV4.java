@@ -111,6 +111,17 @@ final class SigV4 {
         return HEX.formatHex(sha256(data, 0, data.length));
     }
 
+    /** Of the readable bytes of {@code data}; its position is not moved. */
+    static String sha256Hex(java.nio.ByteBuffer data) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(data.duplicate());
+            return HEX.formatHex(md.digest());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+
     static byte[] sha256(byte[] data, int offset, int length) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
