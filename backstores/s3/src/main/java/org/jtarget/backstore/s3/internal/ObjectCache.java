@@ -591,11 +591,11 @@ final class ObjectCache {
         IOException failure = null;
         boolean present = false;
         ByteBuffer buffer = uploadBuffers.poll();
-        if (buffer == null) { // at most one per upload thread: the pool keeps them
-            buffer = ByteBuffer.allocateDirect(objectSize);
-        }
         try {
-                files.readSlot(e.slot, buffer);
+            if (buffer == null) { // at most one per upload thread: the pool keeps them
+                buffer = ByteBuffer.allocateDirect(objectSize);
+            }
+            files.readSlot(e.slot, buffer);
             present = !CacheFiles.allZero(buffer);
             if (present) {
                 store.write(e.object, buffer);
@@ -604,10 +604,12 @@ final class ObjectCache {
             }
         } catch (IOException x) {
             failure = x;
-        } catch (RuntimeException x) {
+        } catch (RuntimeException | OutOfMemoryError x) { // the entry must not stay "uploading": retried later
             failure = new IOException(x.toString(), x);
         } finally {
-            uploadBuffers.push(buffer);
+            if (buffer != null) {
+                uploadBuffers.push(buffer);
+            }
         }
         lock.lock();
         try {
