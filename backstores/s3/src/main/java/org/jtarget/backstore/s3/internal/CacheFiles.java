@@ -29,6 +29,7 @@ final class CacheFiles implements AutoCloseable {
     private static final byte[] MAGIC = "JTS3IDX1".getBytes(StandardCharsets.US_ASCII);
     private static final int HEADER = 16;
     private static final int RECORD = 16;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocate(64 * 1024).asReadOnlyBuffer();
 
     private final Path dataPath;
     private final FileChannel data;
@@ -171,23 +172,27 @@ final class CacheFiles implements AutoCloseable {
 
     /** Fills the slot with a downloaded object (zeros beyond its end, all zeros when null). */
     void fill(int slot, byte[] object) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(objectSize);
-        if (object != null) {
-            b.put(object, 0, Math.min(object.length, objectSize));
+        int n = object == null ? 0 : Math.min(object.length, objectSize);
+        if (n > 0) {
+            writeFully(ByteBuffer.wrap(object, 0, n), position(slot, 0));
         }
-        b.clear();
-        writeFully(b, position(slot, 0));
+        if (n < objectSize) {
+            writeFully(ByteBuffer.allocate(objectSize - n), position(slot, n));
+        }
     }
 
-    byte[] readSlot(int slot) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(objectSize);
+    /** Reads the slot into {@code dst} from its position to its limit (zeros beyond the end of the file), then flips it. */
+    void readSlot(int slot, ByteBuffer dst) throws IOException {
+        dst.clear().limit(objectSize);
         long pos = position(slot, 0);
-        while (b.hasRemaining()) {
-            if (data.read(b, pos + b.position()) < 0) {
-                break; // the rest is zeros
+        while (dst.hasRemaining()) {
+            if (data.read(dst, pos + dst.position()) < 0) {
+                while (dst.hasRemaining()) {
+                    dst.put((byte) 0); // a short file: the rest is zeros
+                }
             }
         }
-        return b.array();
+        dst.flip();
     }
 
     void markDirty(int slot, long object) throws IOException {
@@ -223,9 +228,11 @@ final class CacheFiles implements AutoCloseable {
         return (long) slot * objectSize + offset;
     }
 
-    static boolean allZero(byte[] b) {
-        for (byte x : b) {
-            if (x != 0) {
+    /** Whether the readable bytes of {@code b} are all zeros (compared 64 KiB at a time, vectorized by the JDK). */
+    static boolean allZero(ByteBuffer b) {
+        for (int i = b.position(); i < b.limit(); i += ZEROS.capacity()) {
+            int n = Math.min(ZEROS.capacity(), b.limit() - i);
+            if (b.slice(i, n).mismatch(ZEROS.slice(0, n)) >= 0) {
                 return false;
             }
         }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -34,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Downloads and uploads run on two separate bounded pools, so a read never queues behind uploads. A read
  * of an object not cached takes a free or clean slot; when every slot is dirty it downloads straight into
  * the caller's buffer. A write waits for a slot (uploads free them) at most {@code slotWaitNanos}, then fails.
- * A dirty object is uploaded {@code writeDelayMillis} after it became dirty (sooner when half the slots are
- * dirty); an object of zeros is deleted instead. {@link #flush} uploads what is dirty and waits.
+ * A dirty object is uploaded {@code writeDelayMillis} after it became dirty, at once when it has been written
+ * from its start to its end since its last upload began (a sequential writer has moved on) or when half the
+ * slots are dirty; an object of zeros is deleted instead. {@link #flush} uploads what is dirty and waits.
  *
  * <p>All calls block; the backstore runs them on its own request threads.
  */
@@ -58,6 +60,7 @@ final class ObjectCache {
         boolean deleting;
         boolean dropped;
         boolean present;        // the store holds the object (as far as this cache knows)
+        int writtenTo;          // bytes 0 to here written since the last upload started (a sequential pass)
         long failures;
         IOException lastError;
 
@@ -80,6 +83,8 @@ final class ObjectCache {
     private final Condition changed = lock.newCondition();
     private final LinkedHashMap<Long, Entry> entries = new LinkedHashMap<>(16, 0.75f, true); // LRU order
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    /** Direct buffers of one object: an upload reads its slot into one and sends it from there (no heap copies). */
+    private final ConcurrentLinkedDeque<ByteBuffer> uploadBuffers = new ConcurrentLinkedDeque<>();
     private int dirtyCount;
     private boolean closed;
 
@@ -179,6 +184,12 @@ final class ObjectCache {
                     } catch (IOException x) {
                         failure = x;
                     }
+                }
+                if (offset <= e.writtenTo) {
+                    e.writtenTo = Math.max(e.writtenTo, offset + length);
+                }
+                if (e.writtenTo == objectSize) { // written to its end: the writer moved on, no point in waiting
+                    queueUpload(e, 0);
                 }
             } else if (whole && !e.dirty && e.pins == 0) {
                 forget(e); // the slot holds neither the old nor the new object
@@ -573,23 +584,32 @@ final class ObjectCache {
             e.uploading = true;
             e.pins++;
             version = e.version;
+            e.writtenTo = 0; // from now on, only a new pass over the whole object uploads it again at once
         } finally {
             lock.unlock();
         }
         IOException failure = null;
         boolean present = false;
+        ByteBuffer buffer = uploadBuffers.poll();
         try {
-            byte[] data = files.readSlot(e.slot);
-            present = !CacheFiles.allZero(data);
+            if (buffer == null) { // at most one per upload thread: the pool keeps them
+                buffer = ByteBuffer.allocateDirect(objectSize);
+            }
+            files.readSlot(e.slot, buffer);
+            present = !CacheFiles.allZero(buffer);
             if (present) {
-                store.write(e.object, data);
+                store.write(e.object, buffer);
             } else {
                 store.delete(e.object);
             }
         } catch (IOException x) {
             failure = x;
-        } catch (RuntimeException x) {
+        } catch (RuntimeException | OutOfMemoryError x) { // the entry must not stay "uploading": retried later
             failure = new IOException(x.toString(), x);
+        } finally {
+            if (buffer != null) {
+                uploadBuffers.push(buffer);
+            }
         }
         lock.lock();
         try {

@@ -1,6 +1,7 @@
 package org.jtarget.backstore.s3.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * Where the objects of one LUN live: object {@code n} holds bytes {@code n * objectSize} to
@@ -10,7 +11,8 @@ interface ObjectStore {
     /** The object's bytes, or null when it does not exist. */
     byte[] read(long object) throws IOException;
 
-    void write(long object, byte[] data) throws IOException;
+    /** Stores the readable bytes of {@code data} (position not moved; the buffer stays the caller's). */
+    void write(long object, ByteBuffer data) throws IOException;
 
     /** Deleting an object that does not exist is no error. */
     void delete(long object) throws IOException;

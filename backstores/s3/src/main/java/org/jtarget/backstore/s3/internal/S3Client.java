@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -15,6 +16,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,6 +36,9 @@ final class S3Client {
     private static final Pattern MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
     private static final Pattern KEY = Pattern.compile("<Key>([^<]*)</Key>");
     private static final Pattern TOKEN = Pattern.compile("<NextContinuationToken>([^<]*)</NextContinuationToken>");
+
+    /** SHA-256 of no bytes: the payload hash of requests without a body. */
+    private static final String EMPTY_SHA256 = SigV4.sha256Hex(new byte[0]);
 
     /** The stored object and its ETag. */
     record Obj(byte[] data, String etag) {
@@ -89,6 +95,14 @@ final class S3Client {
      * it supports conditional writes; the answer then is false.
      */
     boolean put(String key, byte[] data, boolean ifNoneMatch) throws IOException {
+        return put(key, ByteBuffer.wrap(data), ifNoneMatch);
+    }
+
+    /**
+     * Stores the readable bytes of {@code data} (its position is not moved). They are sent from the buffer itself,
+     * not copied: the caller leaves them unchanged until this returns.
+     */
+    boolean put(String key, ByteBuffer data, boolean ifNoneMatch) throws IOException {
         Map<String, String> extra = ifNoneMatch ? Map.of("If-None-Match", "*") : Map.of();
         return send("PUT", key, Map.of(), data, extra, 200, 412).statusCode() == 200;
     }
@@ -119,8 +133,9 @@ final class S3Client {
         return keys;
     }
 
-    private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, byte[] body,
+    private HttpResponse<byte[]> send(String method, String key, Map<String, String> query, ByteBuffer body,
                                       Map<String, String> extraHeaders, int... expected) throws IOException {
+        String hash = body == null ? EMPTY_SHA256 : SigV4.sha256Hex(body); // once per request, not per try
         S3Exception last = null;
         long giveUp = System.nanoTime() + RETRY_BUDGET.toNanos();
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -132,7 +147,7 @@ final class S3Client {
                 sleep(backoff);
             }
             try {
-                HttpResponse<byte[]> r = once(method, key, query, body, extraHeaders);
+                HttpResponse<byte[]> r = once(method, key, query, body, hash, extraHeaders);
                 for (int e : expected) {
                     if (r.statusCode() == e) {
                         return r;
@@ -154,8 +169,8 @@ final class S3Client {
         throw last;
     }
 
-    private HttpResponse<byte[]> once(String method, String key, Map<String, String> query, byte[] body,
-                                      Map<String, String> extraHeaders) throws IOException {
+    private HttpResponse<byte[]> once(String method, String key, Map<String, String> query, ByteBuffer body,
+                                      String hash, Map<String, String> extraHeaders) throws IOException {
         String path = SigV4.encodePath((pathStyle ? "/" + bucket + "/" : "/") + key);
         String host = pathStyle ? endpoint.getHost() : bucket + "." + endpoint.getHost();
         int port = endpoint.getPort();
@@ -163,8 +178,6 @@ final class S3Client {
         String authority = defaultPort ? host : host + ":" + port; // what HttpClient sends as Host
         String queryString = query.isEmpty() ? "" : "?" + SigV4.canonicalQuery(query);
         URI uri = URI.create(endpoint.getScheme() + "://" + authority + path + queryString);
-        byte[] payload = body == null ? new byte[0] : body;
-        String hash = SigV4.sha256Hex(payload);
         ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
         Map<String, String> signed = new LinkedHashMap<>();
         signed.put("host", authority);
@@ -175,13 +188,47 @@ final class S3Client {
                 .header("x-amz-date", signed.get("x-amz-date"))
                 .header("Authorization", signer.authorization(method, path, query, signed, hash, now));
         extraHeaders.forEach(b::header);
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : publisher(body));
         try {
             return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new S3Exception(400, "Interrupted", method + " " + where(key) + ": interrupted");
         }
+    }
+
+    /**
+     * The body straight from the caller's buffer, as one item: {@code BodyPublishers.ofByteArray} would copy it into
+     * 16 KiB heap buffers first, and a direct buffer is written to the socket without the JDK's copy to a temporary
+     * direct buffer. Each subscriber (one per try) gets its own view.
+     */
+    private static HttpRequest.BodyPublisher publisher(ByteBuffer body) {
+        if (!body.hasRemaining()) {
+            return HttpRequest.BodyPublishers.ofByteArray(new byte[0]);
+        }
+        return HttpRequest.BodyPublishers.fromPublisher(subscriber -> {
+            ByteBuffer view = body.duplicate();
+            AtomicBoolean done = new AtomicBoolean();
+            subscriber.onSubscribe(new Flow.Subscription() {
+                @Override
+                public void request(long n) {
+                    if (!done.compareAndSet(false, true)) {
+                        return;
+                    }
+                    if (n <= 0) {
+                        subscriber.onError(new IllegalArgumentException("request: " + n + " (expected: > 0)"));
+                        return;
+                    }
+                    subscriber.onNext(view);
+                    subscriber.onComplete();
+                }
+
+                @Override
+                public void cancel() {
+                    done.set(true);
+                }
+            });
+        }, body.remaining());
     }
 
     private S3Exception error(String method, String key, HttpResponse<byte[]> r) {

@@ -77,7 +77,7 @@ final class S3Volume implements ObjectStore {
     }
 
     @Override
-    public void write(long object, byte[] data) throws IOException {
+    public void write(long object, java.nio.ByteBuffer data) throws IOException {
         client.put(key(object), data, false);
     }
 

@@ -25,10 +25,16 @@ final class SigV4 {
     static final String ALGORITHM = "AWS4-HMAC-SHA256";
     static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT);
     private static final HexFormat HEX = HexFormat.of();
+    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile(" +");
+
+    /** The signing key of one day (it changes only with the date): not derived again for every request. */
+    private record DayKey(String day, byte[] key) {
+    }
 
     private final String accessKey;
     private final byte[] secret;
     private final String region;
+    private volatile DayKey dayKey;
 
     SigV4(String accessKey, String secretKey, String region) {
         this.accessKey = accessKey;
@@ -54,7 +60,7 @@ final class SigV4 {
     String authorization(String method, String encodedPath, Map<String, String> query, Map<String, String> headers,
                          String payloadHash, ZonedDateTime time) {
         TreeMap<String, String> canonicalHeaders = new TreeMap<>();
-        headers.forEach((k, v) -> canonicalHeaders.put(k.toLowerCase(Locale.ROOT), v.trim().replaceAll(" +", " ")));
+        headers.forEach((k, v) -> canonicalHeaders.put(k.toLowerCase(Locale.ROOT), SPACES.matcher(v.trim()).replaceAll(" ")));
         String signedHeaders = String.join(";", canonicalHeaders.keySet());
         String canonicalRequest = method + "\n"
                 + encodedPath + "\n"
@@ -67,7 +73,12 @@ final class SigV4 {
         String day = date.substring(0, 8);
         String scope = day + "/" + region + "/s3/aws4_request";
         String stringToSign = ALGORITHM + "\n" + date + "\n" + scope + "\n" + sha256Hex(canonicalRequest.getBytes(StandardCharsets.UTF_8));
-        String signature = HEX.formatHex(hmac(signingKey(day, "s3"), stringToSign));
+        DayKey k = dayKey;
+        if (k == null || !k.day().equals(day)) {
+            k = new DayKey(day, signingKey(day, "s3"));
+            dayKey = k;
+        }
+        String signature = HEX.formatHex(hmac(k.key(), stringToSign));
         return ALGORITHM + " Credential=" + accessKey + "/" + scope + ",SignedHeaders=" + signedHeaders
                 + ",Signature=" + signature;
     }
@@ -109,6 +120,17 @@ final class SigV4 {
 
     static String sha256Hex(byte[] data) {
         return HEX.formatHex(sha256(data, 0, data.length));
+    }
+
+    /** Of the readable bytes of {@code data}; its position is not moved. */
+    static String sha256Hex(java.nio.ByteBuffer data) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(data.duplicate());
+            return HEX.formatHex(md.digest());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
     }
 
     static byte[] sha256(byte[] data, int offset, int length) {

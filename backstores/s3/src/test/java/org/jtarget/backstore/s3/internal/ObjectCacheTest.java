@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -52,14 +53,16 @@ class ObjectCacheTest {
         }
 
         @Override
-        public void write(long object, byte[] data) throws IOException {
+        public void write(long object, ByteBuffer data) throws IOException {
             writeStarted.countDown();
             await(holdWrites);
             if (failWrites != null) {
                 throw failWrites;
             }
             puts.incrementAndGet();
-            objects.put(object, data.clone());
+            byte[] copy = new byte[data.remaining()];
+            data.duplicate().get(copy);
+            objects.put(object, copy);
         }
 
         @Override
@@ -167,6 +170,30 @@ class ObjectCacheTest {
         c.flushAll();
         assertEquals(0, c.dirtyObjects());
         assertArrayEquals(expected, store.objects.get(2L));
+        c.close();
+    }
+
+    @Test
+    void anObjectWrittenToItsEndIsUploadedWithoutWaitingForTheDelay() throws Exception {
+        ObjectCache c = cache(8, 3_600_000, 1000); // an hour: only "written to its end" uploads before a flush
+        write(c, 1, 0, pattern(OBJECT, 1)); // whole object
+        write(c, 2, 0, pattern(OBJECT / 2, 2)); // two halves in order
+        write(c, 2, OBJECT / 2, pattern(OBJECT / 2, 3));
+        write(c, 3, OBJECT / 2, pattern(OBJECT / 2, 4)); // only the second half: waits
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (c.dirtyObjects() > 1 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(1, c.dirtyObjects(), "objects 1 and 2 uploaded, 3 still dirty");
+        assertArrayEquals(pattern(OBJECT, 1).array(), store.objects.get(1L));
+        byte[] two = new byte[OBJECT];
+        System.arraycopy(pattern(OBJECT / 2, 2).array(), 0, two, 0, OBJECT / 2);
+        System.arraycopy(pattern(OBJECT / 2, 3).array(), 0, two, OBJECT / 2, OBJECT / 2);
+        assertArrayEquals(two, store.objects.get(2L));
+        assertFalse(store.objects.containsKey(3L));
+        c.flushAll();
+        assertEquals(0, c.dirtyObjects());
+        assertTrue(store.objects.containsKey(3L));
         c.close();
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +58,23 @@ class S3ClientTest {
         assertFalse(c.exists("lun a/0000000000000001"));
         assertFalse(Files.exists(server.basedir().resolve("bkt/lun a/0000000000000001")));
         c.delete("lun a/never-written"); // deleting what is not there is no error
+    }
+
+    @Test
+    void putFromADirectBufferSendsItsReadableBytesAndLeavesItAsItWas() throws Exception {
+        S3Client c = client("bkt", S3ProxyServer.SECRET_KEY);
+        byte[] data = new byte[300_000]; // more than one socket write
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 31 + 7);
+        }
+        ByteBuffer direct = ByteBuffer.allocateDirect(data.length + 10);
+        direct.position(10);
+        direct.put(data).position(10);
+        assertTrue(c.put("direct/0000000000000001", direct, false));
+        assertEquals(10, direct.position());
+        assertEquals(data.length, direct.remaining());
+        assertArrayEquals(data, Files.readAllBytes(server.basedir().resolve("bkt/direct/0000000000000001")));
+        assertArrayEquals(data, c.get("direct/0000000000000001").data());
     }
 
     @Test
