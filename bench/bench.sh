@@ -81,11 +81,9 @@ measure() {  # side; starts it (env per side), runs perf.sh against the URL it p
   return $rc
 }
 
+[ -n "$ONLY" ] && SIDES=$(for side in $SIDES; do [[ $side == "$ONLY"* ]] && echo "$side"; done)
 ok=0
-for side in $SIDES; do
-  case $ONLY in jtarget) [[ $side == jtarget* ]] || continue ;; tgt) [[ $side == tgt* ]] || continue ;; esac
-  measure "$side" || ok=1
-done
+for side in $SIDES; do measure "$side" || ok=1; done
 for side in $SIDES; do touch "$OUT/$side.perf"; done
 
 # perf line: "perf: <tool> <pattern> bs=<b> qd=<q>: <iops> IOPS, <mb> MB/s, lat <us> us[, cpu <us> us/cmd]"

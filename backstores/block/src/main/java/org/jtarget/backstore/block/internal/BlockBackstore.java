@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * most {@value #INLINE_MAX_BYTES} bytes runs on the caller when nothing else of this object is in flight,
  * none completed in the last {@value #BURST_GAP_NANOS} ns (so a burst of commands, which has more behind it,
  * still overlaps on the pool) and such calls have lately taken under {@value #INLINE_MAX_NANOS} ns on average
- * (an exponential average of every device call, per direction, so a slow disk never runs on the caller).
+ * (an exponential average of every device call, per direction: a disk that seeks for milliseconds never runs
+ * on the caller; a loop device or a solid-state drive, tens of microseconds, does).
  *
  * <p>Queue: {@code io_threads} threads take requests from a queue of {@code queue_depth}; a request beyond
  * that completes with {@link BackstoreException#busy(String)} (TASK SET FULL), and a request cancelled
@@ -69,7 +70,7 @@ final class BlockBackstore implements Backstore {
     /** Largest O_DIRECT request that may run on the caller's thread. */
     static final int INLINE_MAX_BYTES = 64 * 1024;
     /** Average device time under which an O_DIRECT request may run on the caller's thread. */
-    static final long INLINE_MAX_NANOS = 100_000;
+    static final long INLINE_MAX_NANOS = 500_000;
     /** A request this soon after the last completion belongs to a burst: it goes to the pool. */
     static final long BURST_GAP_NANOS = 20_000;
     /** Requests on the pool or on a caller's thread; close() waits for none to be left. */
