@@ -177,10 +177,17 @@ final class BlockBackstore implements Backstore {
             }
             try {
                 ByteBuf cached = alignedBuffer(alloc, length);
-                if (device.readCached(Buffers.address(cached), length, offset)) {
+                boolean hit = false;
+                try {
+                    hit = device.readCached(Buffers.address(cached), length, offset);
+                } finally {
+                    if (!hit) {
+                        cached.release();
+                    }
+                }
+                if (hit) {
                     return CompletableFuture.completedFuture(cached);
                 }
-                cached.release();
             } catch (RuntimeException e) {
                 return CompletableFuture.failedFuture(internal(e));
             } finally {
