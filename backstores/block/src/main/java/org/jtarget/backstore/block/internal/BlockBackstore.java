@@ -12,6 +12,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreException;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A backstore object on a block device (LIO iblock, tgt's rdwr on a device): positional I/O with O_DIRECT
- * on a bounded pool of the object's own threads, never on the caller's.
+ * on a bounded pool of the object's own threads, or on the caller's thread when that cannot block long.
  *
  * <p>Buffers: O_DIRECT needs memory aligned to the device's DMA alignment; Netty's pooled buffers are not
  * page aligned. A read allocates {@code length + 4096} bytes from the caller's allocator and hands back the
@@ -35,6 +36,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>With {@code direct=false} a read first tries the page cache on the caller's thread (preadv2 RWF_NOWAIT,
  * which fails instead of waiting for the device), as the file backstore reads: a hit costs no thread hop.
+ * A write without FUA goes to the page cache on the caller's thread, as the file backstore writes (block
+ * devices refuse RWF_NOWAIT writes, EOPNOTSUPP): it waits for the device only when the kernel throttles
+ * dirty pages or must read a partly written page.
+ *
+ * <p>Caller's thread with O_DIRECT: a hand-off to the pool and back costs two thread wake-ups, more than a
+ * fast device's read (a loop device over a cached file, an NVMe drive). A read or a write without FUA of at
+ * most {@value #INLINE_MAX_BYTES} bytes runs on the caller when nothing else of this object is in flight,
+ * none completed in the last {@value #BURST_GAP_NANOS} ns (so a burst of commands, which has more behind it,
+ * still overlaps on the pool) and such calls have lately taken under {@value #INLINE_MAX_NANOS} ns on average
+ * (an exponential average of every device call, per direction: a disk that seeks for milliseconds never runs
+ * on the caller; a loop device or a solid-state drive, tens of microseconds, does).
  *
  * <p>Queue: {@code io_threads} threads take requests from a queue of {@code queue_depth}; a request beyond
  * that completes with {@link BackstoreException#busy(String)} (TASK SET FULL), and a request cancelled
@@ -54,6 +66,20 @@ final class BlockBackstore implements Backstore {
     private final int blockSize;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private volatile boolean closing;
+
+    /** Largest O_DIRECT request that may run on the caller's thread. */
+    static final int INLINE_MAX_BYTES = 64 * 1024;
+    /** Average device time under which an O_DIRECT request may run on the caller's thread. */
+    static final long INLINE_MAX_NANOS = 500_000;
+    /** A request this soon after the last completion belongs to a burst: it goes to the pool. */
+    static final long BURST_GAP_NANOS = 20_000;
+    /** Requests on the pool or on a caller's thread; close() waits for none to be left. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    /** Exponential averages (1/8) of the device time of reads and of writes without FUA; unknown at first. */
+    private volatile long readNanos = Long.MAX_VALUE / 2;
+    private volatile long writeNanos = Long.MAX_VALUE / 2;
+    /** System.nanoTime() when the last read or write returned from the device. */
+    private volatile long lastDone;
 
     BlockBackstore(String name, BlockDevice device, int threads, int queueDepth) {
         this.name = name;
@@ -144,18 +170,37 @@ final class BlockBackstore implements Backstore {
             return outOfRange(lba, blocks);
         }
         int length = blocks * blockSize;
+        long offset = lba * blockSize;
         if (!device.direct) { // data in the page cache: copied on the caller's thread, never waiting for the device
-            ByteBuf cached = alignedBuffer(alloc, length);
-            if (device.readCached(Buffers.address(cached), length, lba * blockSize)) {
-                return CompletableFuture.completedFuture(cached);
+            if (!enter()) {
+                return CompletableFuture.failedFuture(notReady());
             }
-            cached.release();
+            try {
+                ByteBuf cached = alignedBuffer(alloc, length);
+                boolean hit = false;
+                try {
+                    hit = device.readCached(Buffers.address(cached), length, offset);
+                } finally {
+                    if (!hit) {
+                        cached.release();
+                    }
+                }
+                if (hit) {
+                    return CompletableFuture.completedFuture(cached);
+                }
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(internal(e));
+            } finally {
+                inFlight.decrementAndGet();
+            }
         }
         CompletableFuture<ByteBuf> out = new CompletableFuture<>();
-        submit(out, () -> {
+        Work work = () -> {
             ByteBuf buffer = alignedBuffer(alloc, length);
             try {
-                device.read(Buffers.address(buffer), length, lba * blockSize);
+                long t0 = System.nanoTime();
+                device.read(Buffers.address(buffer), length, offset);
+                readNanos = average(readNanos, t0);
             } catch (IOException | RuntimeException e) {
                 buffer.release();
                 throw e;
@@ -163,7 +208,12 @@ final class BlockBackstore implements Backstore {
             if (!out.complete(buffer)) {
                 buffer.release(); // cancelled meanwhile
             }
-        }, IoErrors.Op.READ, lba);
+        };
+        if (device.direct && length <= INLINE_MAX_BYTES && readNanos < INLINE_MAX_NANOS && enterIfIdle()) {
+            runHere(out, work, IoErrors.Op.READ, lba);
+        } else {
+            submit(out, work, IoErrors.Op.READ, lba);
+        }
         return out;
     }
 
@@ -179,28 +229,39 @@ final class BlockBackstore implements Backstore {
         }
         CompletableFuture<Void> out = new CompletableFuture<>();
         ByteBuf data = src.retainedSlice(); // ours until the device is done, even if the core cancels
-        boolean submitted = false;
-        try {
-            submitted = submit(out, () -> {
-                try {
-                    if (Buffers.usable(data, device.direct)) {
-                        device.write(Buffers.address(data), length, lba * blockSize, fua);
-                    } else {
-                        ByteBuf bounce = alignedBuffer(PooledByteBufAllocator.DEFAULT, length);
-                        try {
-                            bounce.setBytes(0, data, data.readerIndex(), length);
-                            device.write(Buffers.address(bounce), length, lba * blockSize, fua);
-                        } finally {
-                            bounce.release();
-                        }
+        Work work = () -> {
+            try {
+                long t0 = System.nanoTime();
+                if (Buffers.usable(data, device.direct)) {
+                    device.write(Buffers.address(data), length, lba * blockSize, fua);
+                } else {
+                    ByteBuf bounce = alignedBuffer(PooledByteBufAllocator.DEFAULT, length);
+                    try {
+                        bounce.setBytes(0, data, data.readerIndex(), length);
+                        device.write(Buffers.address(bounce), length, lba * blockSize, fua);
+                    } finally {
+                        bounce.release();
                     }
-                } finally {
-                    data.release();
                 }
-                out.complete(null);
-            }, IoErrors.Op.WRITE, lba);
+                if (!fua) {
+                    writeNanos = average(writeNanos, t0);
+                }
+            } finally {
+                data.release();
+            }
+            out.complete(null);
+        };
+        boolean accepted = false;
+        try {
+            if (!fua && (device.direct ? length <= INLINE_MAX_BYTES && writeNanos < INLINE_MAX_NANOS && enterIfIdle()
+                    : enter())) {
+                accepted = true;
+                runHere(out, work, IoErrors.Op.WRITE, lba);
+            } else {
+                accepted = submit(out, work, IoErrors.Op.WRITE, lba);
+            }
         } finally {
-            if (!submitted) {
+            if (!accepted) {
                 data.release();
             }
         }
@@ -311,6 +372,9 @@ final class BlockBackstore implements Backstore {
                     LOG.warn("backstore {}: waiting for {} requests on {} before closing", name,
                             pool.getActiveCount() + pool.getQueue().size(), device.path);
                 }
+                while (inFlight.get() > 0) { // requests on callers' threads: at most one device call each
+                    LockSupport.parkNanos(100_000);
+                }
                 try {
                     device.flush();
                 } finally {
@@ -342,29 +406,80 @@ final class BlockBackstore implements Backstore {
             out.completeExceptionally(notReady());
             return false;
         }
+        inFlight.incrementAndGet();
         try {
             pool.execute(() -> {
-                if (out.isDone()) {
-                    return; // cancelled while queued
-                }
                 try {
-                    work.run();
-                } catch (IOException e) {
-                    out.completeExceptionally(IoErrors.failure(name, device.path, op, lba, e));
-                } catch (RuntimeException | Error e) {
-                    try {
-                        out.completeExceptionally(internal(e));
-                    } finally {
-                        out.completeExceptionally(e); // when even that failed: never leave it pending
+                    if (!out.isDone()) { // else cancelled while queued
+                        run(out, work, op, lba);
                     }
+                } finally {
+                    inFlight.decrementAndGet();
                 }
             });
             return true;
         } catch (RejectedExecutionException e) {
+            inFlight.decrementAndGet();
             out.completeExceptionally(closing ? notReady() : BackstoreException.busy("backstore " + name + ": "
                     + pool.getQueue().size() + " requests queued for " + device.path + " (queue_depth)"));
             return false;
         }
+    }
+
+    /**
+     * Counts a request on the caller's thread in flight; false (and not counted) when closing. Whoever enters
+     * calls {@link #runHere} or decrements {@link #inFlight} itself.
+     */
+    private boolean enter() {
+        inFlight.incrementAndGet();
+        if (closing) { // close() sets closing before it waits for inFlight: one of the two sees the other
+            inFlight.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** {@link #enter()} when nothing is in flight and the last request did not just complete (a burst). */
+    private boolean enterIfIdle() {
+        if (System.nanoTime() - lastDone < BURST_GAP_NANOS || !inFlight.compareAndSet(0, 1)) {
+            return false;
+        }
+        if (closing) {
+            inFlight.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** Runs {@code work} on this thread after {@link #enter()}. */
+    private void runHere(CompletableFuture<?> out, Work work, IoErrors.Op op, long lba) {
+        try {
+            run(out, work, op, lba);
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    private void run(CompletableFuture<?> out, Work work, IoErrors.Op op, long lba) {
+        try {
+            work.run();
+        } catch (IOException e) {
+            out.completeExceptionally(IoErrors.failure(name, device.path, op, lba, e));
+        } catch (RuntimeException | Error e) {
+            try {
+                out.completeExceptionally(internal(e));
+            } finally {
+                out.completeExceptionally(e); // when even that failed: never leave it pending
+            }
+        }
+    }
+
+    /** The new average device time after a call that started at {@code t0}; notes when it returned. */
+    private long average(long old, long t0) {
+        long now = System.nanoTime();
+        lastDone = now;
+        long took = now - t0;
+        return old >= Long.MAX_VALUE / 4 ? took : old + ((took - old) >> 3);
     }
 
     private ByteBuf alignedBuffer(ByteBufAllocator alloc, int length) {

@@ -2,6 +2,7 @@ package org.jtarget.backstore.block.internal;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import com.sun.jna.Native;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -319,14 +320,14 @@ final class BlockDevice {
         if (direct || !noWait) {
             return false;
         }
-        try {
-            return LibC.preadv2(fd, new long[] {address, length}, 1, offset, LibC.RWF_NOWAIT) == length;
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() != LibC.EAGAIN) {
-                noWait = false; // EOPNOTSUPP, ENOSYS: the pool reads, and reports a real error
-            }
-            return false;
+        long n = LibC.Quiet.preadv2(fd, new long[] {address, length}, 1, offset, LibC.RWF_NOWAIT);
+        if (n < 0) {
+            int errno = Native.getLastError();
+            if (errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS) {
+                noWait = false; // the kernel cannot tell: the pool reads from now on
+            } // EAGAIN: not all in the page cache; anything else the pool's read reports
         }
+        return n == length;
     }
 
     /** Writes {@code length} bytes; {@code dsync}: durable before returning (RWF_DSYNC: FUA when the device has it). */

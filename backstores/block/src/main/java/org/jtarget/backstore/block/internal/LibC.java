@@ -59,6 +59,7 @@ final class LibC {
         } else {
             try {
                 Native.register(LibC.class, Platform.C_LIBRARY_NAME);
+                Native.register(Quiet.class, Platform.C_LIBRARY_NAME);
             } catch (LinkageError | RuntimeException e) {
                 failure = e;
             }
@@ -85,9 +86,18 @@ final class LibC {
     /** {@code iov} is one struct iovec: {base address, length}. */
     static native long pwritev2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
 
-    static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags) throws LastErrorException;
-
     static native int fdatasync(int fd) throws LastErrorException;
+
+    /**
+     * Calls whose failure is an expected answer (a page-cache miss), so they return -1 and leave errno to
+     * {@link Native#getLastError()} instead of building an exception with its stack trace each time.
+     */
+    static final class Quiet {
+        private Quiet() {
+        }
+
+        static native long preadv2(int fd, long[] iov, int iovcnt, long offset, int flags);
+    }
 
     static native int ioctl(int fd, long request, long[] arg) throws LastErrorException;
 

@@ -216,15 +216,11 @@ class BlockBackstoreTest {
         assertTrue(LoopDevices.allocatedBlocks(file) <= allocated - 1024, "zeroed by deallocating (PUNCH_HOLE)");
     }
 
-    @Test
-    void answersBusyBeyondTheQueueAndDropsARequestCancelledWhileQueued() throws Exception {
-        image(1 << 20);
-        open = open("device", "disk.img", "io_threads", "1", "queue_depth", "1");
-        byte[] old = pattern(512, 7);
-        write(open, 5, old, false);
+    /** Blocks the backstore's only I/O thread until the returned latch is counted down. */
+    private static CountDownLatch occupyTheOnlyThread(BlockBackstore b) throws InterruptedException {
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        open.pool().execute(() -> { // occupies the only thread
+        b.pool().execute(() -> {
             started.countDown();
             try {
                 release.await(30, TimeUnit.SECONDS);
@@ -232,12 +228,22 @@ class BlockBackstoreTest {
                 Thread.currentThread().interrupt();
             }
         });
-        assertTrue(started.await(30, TimeUnit.SECONDS));
+        assertTrue(started.await(30, TimeUnit.SECONDS), "the I/O thread started");
+        return release;
+    }
+
+    @Test
+    void answersBusyBeyondTheQueueAndDropsARequestCancelledWhileQueued() throws Exception {
+        image(1 << 20);
+        open = open("device", "disk.img", "io_threads", "1", "queue_depth", "1");
+        byte[] old = pattern(512, 7);
+        write(open, 5, old, false);
+        CountDownLatch release = occupyTheOnlyThread(open);
         ByteBuf src = Unpooled.wrappedBuffer(pattern(512, 8));
         CompletionStage<Void> queued;
         try {
-            queued = open.write(5, src, false); // fills the queue
-            BackstoreException busy = failure(open.read(0, 1, ALLOC));
+            queued = open.write(5, src, true); // fills the queue (a FUA write never runs on the caller)
+            BackstoreException busy = failure(open.flush());
             assertTrue(busy.isBusy(), busy.getMessage());
             assertTrue(queued.toCompletableFuture().cancel(false));
         } finally {
@@ -251,6 +257,37 @@ class BlockBackstoreTest {
         }
         assertArrayEquals(old, readBytes(open, 5, 1), "the cancelled write never reached the file");
         assertTrue(queued.toCompletableFuture().isCancelled());
+    }
+
+    @Test
+    void withoutODirectPlainWritesNeedNoIoThreadWhileFuaWritesWaitForOne() throws Exception {
+        image(1 << 20);
+        open = open("device", "disk.img", "direct", "false", "io_threads", "1");
+        CountDownLatch release = occupyTheOnlyThread(open);
+        CompletableFuture<Void> fua;
+        byte[] plain = pattern(4096, 11);
+        byte[] durable = pattern(4096, 12);
+        try {
+            write(open, 8, plain, false); // to the page cache on this thread
+            ByteBuf src = Unpooled.wrappedBuffer(durable);
+            try {
+                fua = open.write(16, src, true).toCompletableFuture();
+                assertFalse(fua.isDone(), "a FUA write (RWF_DSYNC) runs on an I/O thread, all busy");
+            } finally {
+                src.release(); // the backstore holds its own reference until written
+            }
+        } finally {
+            release.countDown();
+        }
+        get(fua);
+        assertArrayEquals(plain, readBytes(open, 8, 8));
+        assertArrayEquals(durable, readBytes(open, 16, 8));
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("disk.img").toFile(), "r")) {
+            byte[] inFile = new byte[4096];
+            f.seek(8 * 512);
+            f.readFully(inFile);
+            assertArrayEquals(plain, inFile, "the file holds the plain write");
+        }
     }
 
     @Test

@@ -10,6 +10,7 @@ import org.jtarget.backstore.testkit.BackstoreContract;
 import org.jtarget.spi.backstore.Backstore;
 import org.jtarget.spi.backstore.BackstoreContext;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -17,22 +18,27 @@ import org.junit.jupiter.api.io.TempDir;
  * losetup; skipped with the reason otherwise). A block device reports every block mapped (lseek finds no holes).
  */
 class LoopDeviceContractTest extends BackstoreContract {
-    private static final BlockBackstoreProvider PROVIDER = new BlockBackstoreProvider();
+    private static BlockBackstoreProvider provider;
 
     @TempDir
     Path dir;
     private Path device;
 
+    @BeforeAll
+    static void startProvider() { // one per test class: a subclass runs after this class stopped its own
+        provider = new BlockBackstoreProvider();
+    }
+
     @AfterAll
     static void stopProvider() {
-        PROVIDER.deactivate();
+        provider.deactivate();
     }
 
     @Override
     protected Backstore open() throws Exception {
         String why = LoopDevices.unavailable();
         if (why != null) {
-            System.out.println("LoopDeviceContractTest skipped: " + why);
+            System.out.println(getClass().getSimpleName() + " skipped: " + why);
         }
         assumeTrue(why == null, why);
         Path image = dir.resolve("contract.img");
@@ -40,8 +46,14 @@ class LoopDeviceContractTest extends BackstoreContract {
             f.setLength(16L << 20);
         }
         device = LoopDevices.attach(image);
-        return PROVIDER.open(new BackstoreContext("contract", Map.of("device", device.toString()), dir))
-                .toCompletableFuture().get();
+        Map<String, String> p = new java.util.HashMap<>(parameters());
+        p.put("device", device.toString());
+        return provider.open(new BackstoreContext("contract", p, dir)).toCompletableFuture().get();
+    }
+
+    /** Parameters besides the device. */
+    protected Map<String, String> parameters() {
+        return Map.of();
     }
 
     @Override
