@@ -2,7 +2,7 @@
 # test.sh - run every jtarget test: unit tests, pax-exam itests and the real-initiator systests
 # (mvn -B install), then the libiscsi conformance suite against a freshly started distribution.
 # On Debian, first installs what the tests need when it is missing (apt-get; sudo when not root):
-# libiscsi-bin qemu-utils qemu-block-extra tgt e2fsprogs nbdkit nbd-server libnbd-bin python3, and a JDK (17+) and Maven.
+# libiscsi-bin qemu-utils qemu-block-extra tgt e2fsprogs nbdkit nbd-server libnbd-bin python3 qemu-system-x86 debootstrap, and a JDK (17+) and Maven.
 # The conformance stage runs every LUN configuration of systests/conformance/runs.tsv (main file LUN, thin,
 # removable, read-only) in one freshly started jtarget; see systests/conformance/conformance.sh.
 # Prints per-stage results, the conformance per-family table, and last a line "N passed, N failed, ...".
@@ -32,6 +32,9 @@ install_missing() {
   command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   # block backstore tests (as root): another process holding a loop device O_EXCL
   command -v python3 >/dev/null || pkgs+=(python3)
+  # KernelInitiatorIT (as root): a Debian guest under qemu (TCG) with the kernel's iSCSI, multipath and nbd clients
+  command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+  command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
