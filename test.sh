@@ -2,14 +2,14 @@
 # test.sh - run every jtarget test: unit tests, pax-exam itests and the real-initiator systests
 # (mvn -B install), then the libiscsi conformance suite against a freshly started distribution.
 # On Debian, first installs what the tests need when it is missing (apt-get; sudo when not root):
-# libiscsi-bin qemu-utils qemu-block-extra tgt e2fsprogs nbdkit nbd-server libnbd-bin python3, and a JDK (17+) and Maven.
+# libiscsi-bin qemu-utils qemu-block-extra tgt e2fsprogs nbdkit nbd-server libnbd-bin python3 qemu-system-x86 debootstrap, and a JDK (17+) and Maven.
 # The conformance stage runs every LUN configuration of systests/conformance/runs.tsv (main file LUN, thin,
 # removable, read-only) in one freshly started jtarget; see systests/conformance/conformance.sh.
 # Prints per-stage results, the conformance per-family table, and last a line "N passed, N failed, ...".
 # Exit: 0 when every Maven test passed, no conformance test failed in any run, and at least
 #       systests/conformance/min-passed distinct conformance tests passed. Anything else fails the build.
 # Env: MVN_ARGS extra Maven arguments (e.g. -o), NO_INSTALL=1 skips the package step,
-#      MVN_TIMEOUT (default 3000 s) and CONFORMANCE_TIMEOUT (default 600 s) bound the two stages.
+#      MVN_TIMEOUT (default 4500 s) and CONFORMANCE_TIMEOUT (default 600 s) bound the two stages.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 2
 ROOT=$(pwd)
@@ -32,6 +32,9 @@ install_missing() {
   command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   # block backstore tests (as root): another process holding a loop device O_EXCL
   command -v python3 >/dev/null || pkgs+=(python3)
+  # KernelInitiatorIT (as root): a Debian guest under qemu (TCG) with the kernel's iSCSI, multipath and nbd clients
+  command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
+  command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
@@ -58,7 +61,7 @@ mkdir -p target
 log "maven: mvn -B install ${MVN_ARGS:-} (log: target/test-mvn.log)"
 # shellcheck disable=SC2086
 # shown: one line per test class, the failure blocks of the "Results:" sections, the reactor summary
-timeout -k 30 "${MVN_TIMEOUT:-3000}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log | awk '
+timeout -k 30 "${MVN_TIMEOUT:-4500}" mvn -B install ${MVN_ARGS:-} 2>&1 | tee target/test-mvn.log | awk '
   /^\[(ERROR|WARNING)\] (Failures|Errors|Flakes): *$/ { block = 1 }
   /^\[[A-Z]+\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$/ { block = 0 }
   block || /Tests run:.* -- in |Reactor Summary|SUCCESS \[|FAILURE \[|SKIPPED$|^\[INFO\] BUILD|^\[ERROR\] (Tests run|Failed to|.*\.java:\[)/ {
@@ -69,7 +72,7 @@ read -r m_run m_fail m_err m_skip < <(grep -E '^\[[A-Z]+\] Tests run: [0-9]+, Fa
   awk -F'[:,] *' '{ r += $2; f += $4; e += $6; s += $8 } END { print r + 0, f + 0, e + 0, s + 0 }')
 m_failed=$((m_fail + m_err)) m_passed=$((m_run - m_fail - m_err - m_skip))
 if [ "$mvn_rc" -eq 0 ]; then mvn_line="maven: $m_passed passed, $m_failed failed, $m_skip skipped (BUILD SUCCESS)"
-elif [ "$mvn_rc" -eq 124 ] || [ "$mvn_rc" -eq 137 ]; then mvn_line="maven: TIMEOUT after ${MVN_TIMEOUT:-3000}s; $m_passed passed, $m_failed failed so far"
+elif [ "$mvn_rc" -eq 124 ] || [ "$mvn_rc" -eq 137 ]; then mvn_line="maven: TIMEOUT after ${MVN_TIMEOUT:-4500}s; $m_passed passed, $m_failed failed so far"
 else mvn_line="maven: BUILD FAILED (exit $mvn_rc); $m_passed passed, $m_failed failed, $m_skip skipped"; fi
 log "$mvn_line"
 # a build that failed without a failing test (compile error, plugin failure) still counts as one failure
