@@ -3,7 +3,9 @@ package org.jtarget.iscsi.internal.codec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
 import java.util.List;
 import org.jtarget.iscsi.internal.pdu.MalformedPdu;
 import org.jtarget.iscsi.internal.pdu.Reject;
@@ -18,15 +20,20 @@ import org.jtarget.iscsi.internal.pdu.Reject;
  * +-----------+-----------+---------------+--------------------------+-------------+
  * </pre>
  *
- * TotalAHSLength is BHS byte 4 (in words), DataSegmentLength bytes 5-7. The readerIndex moves only once a
- * whole frame is present. The data segment is a retained slice of the cumulation (no copy). A bad data
+ * TotalAHSLength is BHS byte 4 (in words), DataSegmentLength bytes 5-7. Each socket read is parsed where
+ * the socket put it: the data segment of a PDU is a retained slice of that buffer (no copy). Only the frame
+ * that straddles two reads is copied, into a buffer of its own that the next reads complete (merging every
+ * read into one growing buffer would copy each 64 KiB Data-Out payload once more). A bad data
  * digest gives a {@link MalformedPdu} (the initiator gets a Reject and may retry); a bad header digest or a
  * segment larger than our MaxRecvDataSegmentLength leave the stream unusable: a fatal MalformedPdu, and
  * all later input is discarded until the handler closes the connection. Not sharable.
  */
-public final class IscsiFrameDecoder extends ByteToMessageDecoder {
+public final class IscsiFrameDecoder extends ChannelInboundHandlerAdapter {
     private final ConnectionSettings settings;
     private final IscsiPduDecoder pduDecoder = new IscsiPduDecoder();
+    private final List<Object> out = new ArrayList<>(1);
+    /** The beginning of a frame that the last read did not complete (null: none). */
+    private ByteBuf pending;
     private boolean broken;
 
     public IscsiFrameDecoder(ConnectionSettings settings) {
@@ -34,7 +41,110 @@ public final class IscsiFrameDecoder extends ByteToMessageDecoder {
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            if (pending != null) {
+                complete(ctx, in);
+            }
+            if (pending == null) {
+                frames(ctx, in);
+                if (in.isReadable() && !broken) {
+                    ByteBuf rest = ctx.alloc().directBuffer(Math.max(wanted(in), in.readableBytes()));
+                    pending = rest.writeBytes(in);
+                }
+            }
+        } finally {
+            in.release();
+        }
+    }
+
+    /**
+     * Copies from {@code in} what completes the pending frame, first its header (to learn its length), then
+     * the rest, and passes the frame on once whole; the rest of {@code in} is left to be parsed in place.
+     */
+    private void complete(ChannelHandlerContext ctx, ByteBuf in) {
+        int want;
+        while ((want = wanted(pending) - pending.readableBytes()) > 0 && in.isReadable()) {
+            int n = Math.min(want, in.readableBytes());
+            if (pending.maxFastWritableBytes() < n) {
+                ByteBuf whole = ctx.alloc().directBuffer(pending.readableBytes() + want);
+                whole.writeBytes(pending);
+                pending.release();
+                pending = whole;
+            }
+            pending.writeBytes(in, n);
+        }
+        if (want <= 0) {
+            frames(ctx, pending);
+            if (!pending.isReadable() || broken) {
+                pending.release();
+                pending = null;
+            }
+        }
+    }
+
+    /** Passes on every whole frame at the start of {@code in}, one at a time (settings may change in between). */
+    private void frames(ChannelHandlerContext ctx, ByteBuf in) {
+        while (in.isReadable()) {
+            decode(in, out);
+            if (out.isEmpty()) {
+                return;
+            }
+            Object pdu = out.remove(0);
+            if (ctx.isRemoved()) {
+                ReferenceCountUtil.release(pdu);
+                return;
+            }
+            ctx.fireChannelRead(pdu);
+        }
+    }
+
+    /**
+     * The length of the frame that begins {@code in} as far as its BHS tells: the BHS alone while it is
+     * incomplete, the header alone when the data segment is over the limit (decode then fails on it).
+     */
+    private int wanted(ByteBuf in) {
+        if (in.readableBytes() < Bhs.LENGTH) {
+            return Bhs.LENGTH;
+        }
+        int start = in.readerIndex();
+        int headerLength = Bhs.LENGTH + in.getUnsignedByte(start + Bhs.TOTAL_AHS_LENGTH) * 4
+                + (settings.headerDigest() ? 4 : 0);
+        int dataLength = in.getUnsignedMedium(start + Bhs.DATA_SEGMENT_LENGTH);
+        if (dataLength > settings.maxRecvDataSegmentLength()) {
+            return headerLength;
+        }
+        return headerLength + dataLength + (-dataLength & 3) + (settings.dataDigest() && dataLength > 0 ? 4 : 0);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releasePending();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releasePending();
+    }
+
+    private void releasePending() {
+        if (pending != null) {
+            pending.release();
+            pending = null;
+        }
+    }
+
+    private void decode(ByteBuf in, List<Object> out) {
         if (broken) {
             in.skipBytes(in.readableBytes());
             return;

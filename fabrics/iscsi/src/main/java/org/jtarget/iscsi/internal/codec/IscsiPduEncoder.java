@@ -4,9 +4,10 @@ import static org.jtarget.iscsi.internal.codec.Bhs.*;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.EncoderException;
-import io.netty.handler.codec.MessageToMessageEncoder;
-import java.util.List;
+import io.netty.util.ReferenceCountUtil;
 import org.jtarget.iscsi.internal.pdu.AsyncMessage;
 import org.jtarget.iscsi.internal.pdu.DataIn;
 import org.jtarget.iscsi.internal.pdu.DataOut;
@@ -29,20 +30,69 @@ import org.jtarget.iscsi.internal.pdu.TextRequest;
 import org.jtarget.iscsi.internal.pdu.TextResponse;
 
 /**
- * Writes PDUs (RFC 7143 §11): a pooled header buffer (BHS, AHS, header digest), then the data segment as a
- * retained reference to the PDU's own buffer (no copy), then padding and data digest. Encodes every PDU type
- * so tests can play the initiator.
+ * Writes PDUs (RFC 7143 §11). The headers (BHS, AHS, header digest) of the PDUs written between two flushes
+ * are gathered in one pooled buffer, with small data segments inline; a larger data segment follows as a
+ * retained reference to the PDU's own buffer (no copy), then its padding and data digest. A flush, a close or
+ * a write with a promise of its own writes the gathered buffer out first, so nothing waits for more PDUs.
+ * Encodes every PDU type so tests can play the initiator.
  */
-public final class IscsiPduEncoder extends MessageToMessageEncoder<IscsiPdu> {
+public final class IscsiPduEncoder extends ChannelOutboundHandlerAdapter {
+    /** Data segments up to this length are copied after their header: one buffer beats three. */
+    static final int INLINE_MAX = 64;
+    private static final int BATCH_CAPACITY = 4096;
     private final ConnectionSettings settings;
+    /** Headers of PDUs written since the last flush (null: none). */
+    private ByteBuf batch;
 
     public IscsiPduEncoder(ConnectionSettings settings) {
-        super(IscsiPdu.class);
         this.settings = settings;
     }
 
     @Override
-    protected void encode(ChannelHandlerContext ctx, IscsiPdu pdu, List<Object> out) {
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (!(msg instanceof IscsiPdu pdu)) {
+            writeBatch(ctx);
+            ctx.write(msg, promise);
+            return;
+        }
+        try {
+            encode(ctx, pdu, promise);
+        } catch (RuntimeException e) {
+            promise.tryFailure(e instanceof EncoderException ? e : new EncoderException(e));
+        } finally {
+            ReferenceCountUtil.release(pdu);
+        }
+    }
+
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        writeBatch(ctx);
+        ctx.flush();
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+        writeBatch(ctx);
+        ctx.close(promise);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (batch != null) {
+            batch.release();
+            batch = null;
+        }
+    }
+
+    private void writeBatch(ChannelHandlerContext ctx) {
+        if (batch != null) {
+            ByteBuf b = batch;
+            batch = null;
+            ctx.write(b, ctx.voidPromise());
+        }
+    }
+
+    private void encode(ChannelHandlerContext ctx, IscsiPdu pdu, ChannelPromise promise) {
         ByteBuf data = pdu instanceof DataPdu d ? d.data() : null;
         int dataLength = data == null ? 0 : data.readableBytes();
         if (dataLength > 0xffffff) {
@@ -55,13 +105,20 @@ public final class IscsiPduEncoder extends MessageToMessageEncoder<IscsiPdu> {
         boolean headerDigest = settings.headerDigest();
         int padding = -dataLength & 3;
         boolean dataDigest = settings.dataDigest() && dataLength > 0;
-        boolean inline = dataLength > 0 && dataLength <= 64; // small segments: one buffer beats three
+        boolean inline = dataLength > 0 && dataLength <= INLINE_MAX;
         int capacity = LENGTH + ahsLength + (headerDigest ? 4 : 0)
                 + (inline ? dataLength + padding + (dataDigest ? 4 : 0) : 0);
-        ByteBuf header = ctx.alloc().directBuffer(capacity);
+        if (batch != null && batch.maxFastWritableBytes() < capacity) {
+            writeBatch(ctx);
+        }
+        if (batch == null) {
+            batch = ctx.alloc().directBuffer(Math.max(capacity, BATCH_CAPACITY));
+        }
+        ByteBuf header = batch;
+        int base = header.writerIndex();
         try {
             writeBhs(header, pdu, dataLength);
-            header.setByte(TOTAL_AHS_LENGTH, ahsLength / 4);
+            header.setByte(base + TOTAL_AHS_LENGTH, ahsLength / 4);
             if (extraCdb != null) {
                 header.writeShort(extraCdb.length + 1).writeByte(1).writeByte(0).writeBytes(extraCdb);
                 header.writeZero(-(extraCdb.length) & 3);
@@ -70,7 +127,7 @@ public final class IscsiPduEncoder extends MessageToMessageEncoder<IscsiPdu> {
                 header.writeShort(5).writeByte(2).writeByte(0).writeInt(((ScsiCommand) pdu).bidiReadLength());
             }
             if (headerDigest) {
-                header.writeIntLE(Crc32c.of(header, 0, header.writerIndex()));
+                header.writeIntLE(Crc32c.of(header, base, header.writerIndex() - base));
             }
             if (inline) {
                 header.writeBytes(data, data.readerIndex(), dataLength).writeZero(padding);
@@ -79,20 +136,29 @@ public final class IscsiPduEncoder extends MessageToMessageEncoder<IscsiPdu> {
                 }
             }
         } catch (RuntimeException e) {
-            header.release();
+            header.writerIndex(base); // the PDUs gathered before this one stay
             throw e;
         }
-        out.add(header);
-        if (dataLength > 0 && !inline) {
-            out.add(data.retainedSlice());
-            if (padding > 0 || dataDigest) {
-                ByteBuf trailer = ctx.alloc().directBuffer(8);
-                trailer.writeZero(padding);
-                if (dataDigest) {
-                    trailer.writeIntLE(Crc32c.ofPadded(data, padding));
-                }
-                out.add(trailer);
+        boolean own = !promise.isVoid();
+        if (dataLength == 0 || inline) {
+            if (own) {
+                batch = null;
+                ctx.write(header, promise);
             }
+            return;
+        }
+        writeBatch(ctx);
+        ByteBuf trailer = null;
+        if (padding > 0 || dataDigest) {
+            trailer = ctx.alloc().directBuffer(8);
+            trailer.writeZero(padding);
+            if (dataDigest) {
+                trailer.writeIntLE(Crc32c.ofPadded(data, padding));
+            }
+        }
+        ctx.write(data.retainedSlice(), trailer == null ? promise : ctx.voidPromise());
+        if (trailer != null) {
+            ctx.write(trailer, promise);
         }
     }
 

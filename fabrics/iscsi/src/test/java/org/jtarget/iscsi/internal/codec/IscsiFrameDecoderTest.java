@@ -139,4 +139,36 @@ class IscsiFrameDecoderTest {
         bad.release();
         assertFalse(decoder.finish());
     }
+
+    /** Reads split anywhere (inside a BHS, inside a data segment) while earlier PDUs still hold their data. */
+    @Test
+    void framesStraddlingReadsArriveIntactWhileEarlierOnesAreHeld() {
+        String[] texts = {"first segment of text", "second", "third, the longest of the three segments"};
+        ByteBuf wire = Unpooled.buffer();
+        for (String t : texts) {
+            ByteBuf one = encode(ping(t));
+            wire.writeBytes(one);
+            one.release();
+        }
+        int total = wire.readableBytes();
+        for (int cut = 1; cut < total; cut += 7) {
+            EmbeddedChannel decoder = new EmbeddedChannel(new IscsiFrameDecoder(settings));
+            int[] cuts = {cut, Math.min(total, cut + 30), total};
+            int at = 0;
+            for (int end : cuts) {
+                if (end > at) {
+                    decoder.writeInbound(wire.retainedSlice(at, end - at));
+                    at = end;
+                }
+            }
+            for (String t : texts) {
+                NopOut pdu = decoder.readInbound();
+                assertEquals(t, pdu.data().toString(StandardCharsets.US_ASCII), "cut at " + cut);
+                pdu.release();
+            }
+            assertNull(decoder.readInbound());
+            assertFalse(decoder.finish());
+        }
+        wire.release();
+    }
 }
