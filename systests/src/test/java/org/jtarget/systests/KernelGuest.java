@@ -95,7 +95,13 @@ final class KernelGuest implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "stop qemu pid " + p.pid()));
         KernelGuest guest = new KernelGuest(p, Files.newBufferedWriter(consoleLog, StandardCharsets.UTF_8));
         long t0 = System.nanoTime();
-        String ready = guest.await(l -> l.startsWith("@@READY"), 0, BOOT_TIMEOUT, "boot");
+        String ready;
+        try {
+            ready = guest.await(l -> l.startsWith("@@READY"), 0, BOOT_TIMEOUT, "boot");
+        } catch (RuntimeException | Error e) { // e.g. the boot timed out: no guest for the caller to close, stop qemu here
+            p.destroyForcibly(); // SIGKILL by its PID
+            throw e;
+        }
         System.out.printf("guest booted (%s) in %d s, qemu pid %d%n", ready, (System.nanoTime() - t0) / 1_000_000_000L,
                 p.pid());
         return guest;

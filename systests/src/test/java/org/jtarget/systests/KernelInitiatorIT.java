@@ -59,9 +59,12 @@ class KernelInitiatorIT {
     void stop() throws Exception {
         try {
             if (guest != null) {
-                System.out.println("guest dmesg (SCSI, iSCSI, ALUA, multipath, nbd):\n" + guest.run(Duration.ofSeconds(60),
-                        "dmesg | grep -iE 'iscsi|alua|sd [0-9]|device-mapper|multipath|nbd|error|fail|warn|reject' | tail -80").out());
-                guest.close();
+                try {
+                    System.out.println("guest dmesg (SCSI, iSCSI, ALUA, multipath, nbd):\n" + guest.run(Duration.ofSeconds(60),
+                            "dmesg | grep -iE 'iscsi|alua|sd [0-9]|device-mapper|multipath|nbd|error|fail|warn|reject' | tail -80").out());
+                } finally {
+                    guest.close();
+                }
             }
         } finally {
             if (jtarget != null) {

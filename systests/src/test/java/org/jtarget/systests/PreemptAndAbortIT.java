@@ -69,12 +69,15 @@ class PreemptAndAbortIT {
 
     @AfterAll
     void stop() throws Exception {
-        if (jtarget != null) {
-            jtarget.stop();
-        }
-        if (nbdkit != null) {
-            nbdkit.destroy();
-            nbdkit.waitFor(10, TimeUnit.SECONDS);
+        try {
+            if (jtarget != null) {
+                jtarget.stop();
+            }
+        } finally {
+            if (nbdkit != null) {
+                nbdkit.destroy();
+                nbdkit.waitFor(10, TimeUnit.SECONDS);
+            }
         }
     }
 

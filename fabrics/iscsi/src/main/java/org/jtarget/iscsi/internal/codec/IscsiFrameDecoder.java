@@ -122,11 +122,6 @@ public final class IscsiFrameDecoder extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        ctx.fireChannelReadComplete();
-    }
-
-    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         releasePending();
         ctx.fireChannelInactive();
