@@ -7,13 +7,17 @@
 # Through jtarget: one qemu-io process writes MB MiB as 1 MiB aio_writes, QD at a time (pattern 0xa5: objects
 #   of zeros would be deleted, not stored), then SYNCHRONIZE CACHE (qemu-io flush); timed from start to exit.
 # Straight: S3PutBench (backstores/s3 test classes) PUTs MB objects of 1 MiB, PAR in parallel.
-# Prints MiB/s of both and the ratio. Raw output in $OUT; CPU seconds of jtarget and S3Proxy per run in cpu.log.
+# Prints MiB/s of both and the ratio. Raw output in $OUT; CPU seconds of jtarget, S3Proxy (and qemu-io) per run in cpu.log.
+# Both sides are measured warm, as a long-running target is: jtarget first runs WARMUP untimed rounds (its JIT
+#   compiler otherwise took ~40 % of its CPU in the first timed run, async-profiler), S3PutBench first PUTs WARM
+#   untimed objects in its own JVM.
 # Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
-#      RUNS (default 2, each prints a row), OUT (default bench/target/s3), S3PROXY_JAR, JTARGET.
+#      RUNS (default 2, each prints a row), WARMUP (default 3 rounds of MB MiB), WARM (default 512 PUTs),
+#      OUT (default bench/target/s3), S3PROXY_JAR, JTARGET.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} OUT=${OUT:-$HERE/target/s3}
+MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} WARMUP=${WARMUP:-3} WARM=${WARM:-512} OUT=${OUT:-$HERE/target/s3}
 S3PROXY_JAR=${S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/2.6.0/s3proxy-2.6.0-jar-with-dependencies.jar}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:s3-bench
 ACCESS=bench SECRET=bench-secret-0123456789   # a throw-away server's key, not a secret
@@ -42,8 +46,10 @@ ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JP
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 now() { date +%s.%N; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
-cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks "$SPID") - s0))
-        printf '%s: cpu seconds jtarget %d.%02d s3proxy %d.%02d\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) >> "$OUT/cpu.log"; }
+TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.time")  # the initiator's own CPU too
+cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks "$SPID") - s0)) q=""
+        [ "${2:-}" = qemu ] && [ -s "$OUT/qemu.time" ] && q=$(awk '{ printf " qemu-io %.2f", $1 + $2 }' "$OUT/qemu.time")
+        printf '%s: cpu seconds jtarget %d.%02d s3proxy %d.%02d%s\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) "$q" >> "$OUT/cpu.log"; }
 jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
   local args=() i t0 t1
   for ((i = 0; i < MB; i++)); do
@@ -52,19 +58,20 @@ jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then
   done
   args+=(-c aio_flush -c flush)
   t0=$(now)
-  timeout -k 5 600 qemu-io --image-opts -t none "${args[@]}" "$ISCSI" >> "$OUT/qemu.log" 2>&1 || { echo 0; return; }
+  rm -f "$OUT/qemu.time"
+  "${TIMED[@]}" timeout -k 5 600 qemu-io --image-opts -t none "${args[@]}" "$ISCSI" >> "$OUT/qemu.log" 2>&1 || { echo 0; return; }
   t1=$(now)
   awk -v m="$MB" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }'
 }
 direct_run() {  # run number: prints MiB/s
   java -cp "$CP" org.jtarget.backstore.s3.internal.S3PutBench "http://127.0.0.1:$SPORT" luns "$ACCESS" - "$MB" "$PAR" 1048576 \
-    "putbench$1/" 2>>"$OUT/direct.log" | tee -a "$OUT/direct.log" | sed -n 's/.*: \([0-9.]*\) MiB\/s$/\1/p'
+    "putbench$1/" "$WARM" 2>>"$OUT/direct.log" | tee -a "$OUT/direct.log" | sed -n 's/.*: \([0-9.]*\) MiB\/s$/\1/p'
 }
 export S3_SECRET_KEY=$SECRET
-jtarget_run 0 > /dev/null   # warm-up: the JVM compiles, connections open
+for ((w = 0; w < WARMUP; w++)); do jtarget_run $(((w % 2) * MB)) > /dev/null; done  # the JVM compiles, connections open
 printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
 for ((r = 1; r <= RUNS; r++)); do
-  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget"
+  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget" qemu
   j0=$(ticks "$JPID") s0=$(ticks "$SPID"); d=$(direct_run "$r"); cpu "run $r straight"
   printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" \
     "$(awk -v a="$j" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$(cut -d' ' -f1 /proc/loadavg)"

@@ -16,8 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link HttpClient} built as {@code S3BackstoreProvider} builds it) PUTs {@code count} objects of
  * {@code size} bytes (random, not zeros) with {@code threads} requests in flight, as the backstore's upload
  * pool does, and prints the throughput. Not a test: run with {@code java -cp target/test-classes:target/classes}.
- * <pre>S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY COUNT THREADS SIZE [PREFIX]</pre>
- * The secret key is read from the environment variable S3_SECRET_KEY when given as "-".
+ * <pre>S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY COUNT THREADS SIZE [PREFIX [WARM]]</pre>
+ * The secret key is read from the environment variable S3_SECRET_KEY when given as "-". WARM untimed PUTs
+ * (default THREADS) go first, so that the JIT compiler has finished with the client before the timed ones.
  */
 public final class S3PutBench {
     private S3PutBench() {
@@ -25,7 +26,7 @@ public final class S3PutBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 7) {
-            System.err.println("usage: S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY|- COUNT THREADS SIZE [PREFIX]");
+            System.err.println("usage: S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY|- COUNT THREADS SIZE [PREFIX [WARM]]");
             System.exit(2);
         }
         String secret = "-".equals(args[3]) ? System.getenv("S3_SECRET_KEY") : args[3];
@@ -33,6 +34,7 @@ public final class S3PutBench {
         int threads = Integer.parseInt(args[5]);
         int size = Integer.parseInt(args[6]);
         String prefix = args.length > 7 ? args[7] : "putbench/";
+        int warm = args.length > 8 ? Integer.parseInt(args[8]) : threads;
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
         S3Client client = new S3Client(http, URI.create(args[0]), args[1], true,
@@ -44,8 +46,8 @@ public final class S3PutBench {
         }
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         AtomicLong next = new AtomicLong();
-        // one untimed round first: connections opened, classes loaded (the backstore's are warm too)
-        run(pool, client, data, threads, new AtomicLong(), threads, prefix + "warm-");
+        // untimed PUTs first: connections opened, classes loaded and compiled (the backstore's are warm too)
+        run(pool, client, data, threads, new AtomicLong(), Math.max(warm, threads), prefix + "warm-");
         long t0 = System.nanoTime();
         run(pool, client, data, threads, next, count, prefix);
         double secs = (System.nanoTime() - t0) / 1e9;
