@@ -67,6 +67,21 @@ final class S3Client {
         this.backoffMillis = backoffMillis;
     }
 
+    /** The host name requests go to: the endpoint's, or with virtual-host addressing BUCKET.endpoint's. */
+    private String host() {
+        return pathStyle ? endpoint.getHost() : bucket + "." + endpoint.getHost();
+    }
+
+    /** Whether the connection failed because the host name did not resolve. */
+    private static boolean unresolved(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Where objects live, for messages: {@code s3://bucket at http://host:port}. */
     String describe() {
         return "s3://" + bucket + " at " + endpoint;
@@ -158,7 +173,11 @@ final class S3Client {
                 last = new S3Exception(method + " " + where(key) + ": no answer within " + REQUEST_TIMEOUT.toSeconds()
                         + " s", e);
             } catch (ConnectException e) {
-                last = new S3Exception(endpoint + ": connection refused", e);
+                last = unresolved(e)
+                        ? new S3Exception(endpoint.getScheme() + "://" + host() + ": unknown host" + (pathStyle ? ""
+                                : " (virtual-host addressing puts the bucket into the host name; path_style=true "
+                                + "puts it into the path)"), e)
+                        : new S3Exception(endpoint + ": connection refused", e);
             } catch (IOException e) {
                 last = new S3Exception(method + " " + where(key) + ": " + e, e);
             }
@@ -172,7 +191,7 @@ final class S3Client {
     private HttpResponse<byte[]> once(String method, String key, Map<String, String> query, ByteBuffer body,
                                       String hash, Map<String, String> extraHeaders) throws IOException {
         String path = SigV4.encodePath((pathStyle ? "/" + bucket + "/" : "/") + key);
-        String host = pathStyle ? endpoint.getHost() : bucket + "." + endpoint.getHost();
+        String host = host();
         int port = endpoint.getPort();
         boolean defaultPort = port == -1 || port == ("https".equals(endpoint.getScheme()) ? 443 : 80);
         String authority = defaultPort ? host : host + ":" + port; // what HttpClient sends as Host

@@ -31,6 +31,14 @@ final class S3ProxyServer implements AutoCloseable {
     }
 
     static S3ProxyServer start(Path dir) throws IOException, InterruptedException {
+        return start(dir, null);
+    }
+
+    /**
+     * @param virtualHost null, or the host name under which S3Proxy also takes virtual-host requests
+     *                    ({@code BUCKET.virtualHost}, from the Host header)
+     */
+    static S3ProxyServer start(Path dir, String virtualHost) throws IOException, InterruptedException {
         String jar = System.getProperty("s3proxy.jar");
         assumeTrue(jar != null && Files.isRegularFile(Paths.get(jar)),
                 "S3Proxy jar not found (system property s3proxy.jar=" + jar + "): run the tests through Maven");
@@ -46,7 +54,8 @@ final class S3ProxyServer implements AutoCloseable {
                 "jclouds.filesystem.basedir=" + basedir,
                 "s3proxy.authorization=aws-v2-or-v4",
                 "s3proxy.identity=" + ACCESS_KEY,
-                "s3proxy.credential=" + SECRET_KEY, ""));
+                "s3proxy.credential=" + SECRET_KEY,
+                virtualHost == null ? "" : "s3proxy.virtual-host=" + virtualHost, ""));
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-jar", jar, "--properties", props.toString()))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("s3proxy.log").toFile()).start();
