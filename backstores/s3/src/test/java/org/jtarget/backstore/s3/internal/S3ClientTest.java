@@ -46,18 +46,23 @@ class S3ClientTest {
 
     @Test
     void putGetDeleteRoundTripStoresTheObjectAsAFile() throws Exception {
-        S3Client c = client("bkt", S3ProxyServer.SECRET_KEY);
+        roundTrip(client("bkt", S3ProxyServer.SECRET_KEY), server.basedir().resolve("bkt"), "lun a/");
+    }
+
+    /** PUT, GET, HEAD, list and DELETE of one object under {@code prefix}, checked in the bucket's folder too. */
+    static void roundTrip(S3Client c, Path bucketDir, String prefix) throws Exception {
+        String key = prefix + "0000000000000001";
         byte[] data = "hello s3 \u00e9".getBytes(StandardCharsets.UTF_8);
-        assertTrue(c.put("lun a/0000000000000001", data, false));
-        assertArrayEquals(data, Files.readAllBytes(server.basedir().resolve("bkt/lun a/0000000000000001")));
-        assertArrayEquals(data, c.get("lun a/0000000000000001").data());
-        assertTrue(c.exists("lun a/0000000000000001"));
-        assertEquals(List.of("lun a/0000000000000001"), c.list("lun a/"));
-        c.delete("lun a/0000000000000001");
-        assertNull(c.get("lun a/0000000000000001"));
-        assertFalse(c.exists("lun a/0000000000000001"));
-        assertFalse(Files.exists(server.basedir().resolve("bkt/lun a/0000000000000001")));
-        c.delete("lun a/never-written"); // deleting what is not there is no error
+        assertTrue(c.put(key, data, false));
+        assertArrayEquals(data, Files.readAllBytes(bucketDir.resolve(key)));
+        assertArrayEquals(data, c.get(key).data());
+        assertTrue(c.exists(key));
+        assertEquals(List.of(key), c.list(prefix));
+        c.delete(key);
+        assertNull(c.get(key));
+        assertFalse(c.exists(key));
+        assertFalse(Files.exists(bucketDir.resolve(key)));
+        c.delete(prefix + "never-written"); // deleting what is not there is no error
     }
 
     @Test
