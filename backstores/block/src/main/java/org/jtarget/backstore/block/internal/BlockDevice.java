@@ -292,6 +292,11 @@ final class BlockDevice {
     }
 
     /** Reads {@code length} bytes at {@code offset} into the memory at {@code address} (aligned when direct). */
+    /** The open descriptor (for {@link Aio}; closed by {@link #close()}). */
+    int fd() {
+        return fd;
+    }
+
     void read(long address, int length, long offset) throws IOException {
         int done = 0;
         while (done < length) {

@@ -260,6 +260,46 @@ class BlockBackstoreTest {
     }
 
     @Test
+    void aBurstOfODirectReadsAndWritesGoesThroughNativeAioWhileTheIoThreadIsBusy() throws Exception {
+        Path file = image(4 << 20);
+        open = open("device", "disk.img", "io_threads", "1");
+        org.junit.jupiter.api.Assumptions.assumeTrue(open.nativeAio(), "no native AIO in this kernel (logged)");
+        CountDownLatch release = occupyTheOnlyThread(open);
+        try {
+            int n = 48;
+            CompletableFuture<?>[] writes = new CompletableFuture<?>[n];
+            ByteBuf[] sources = new ByteBuf[n];
+            for (int i = 0; i < n; i++) { // heap buffers: copied into aligned memory before io_submit
+                sources[i] = Unpooled.wrappedBuffer(pattern(8 * 512, 100 + i));
+                writes[i] = open.write(16L * i + 1, sources[i], false).toCompletableFuture();
+            }
+            CompletableFuture.allOf(writes).get(30, TimeUnit.SECONDS); // the one I/O thread is still occupied
+            for (ByteBuf b : sources) {
+                b.release();
+            }
+            CompletableFuture<?>[] reads = new CompletableFuture<?>[n];
+            for (int i = 0; i < n; i++) {
+                reads[i] = open.read(16L * i + 1, 8, ALLOC).toCompletableFuture();
+            }
+            CompletableFuture.allOf(reads).get(30, TimeUnit.SECONDS);
+            for (int i = 0; i < n; i++) {
+                ByteBuf data = (ByteBuf) reads[i].get();
+                try {
+                    assertArrayEquals(pattern(8 * 512, 100 + i), io.netty.buffer.ByteBufUtil.getBytes(data), "read " + i);
+                } finally {
+                    data.release();
+                }
+            }
+            assertTrue(open.pool().getQueue().isEmpty(), "nothing waits for the occupied I/O thread");
+        } finally {
+            release.countDown();
+        }
+        byte[] onDisk = Files.readAllBytes(file);
+        assertArrayEquals(pattern(8 * 512, 100 + 47), Arrays.copyOfRange(onDisk, (16 * 47 + 1) * 512, (16 * 47 + 9) * 512),
+                "the file holds the last write");
+    }
+
+    @Test
     void withoutODirectPlainWritesNeedNoIoThreadWhileFuaWritesWaitForOne() throws Exception {
         image(1 << 20);
         open = open("device", "disk.img", "direct", "false", "io_threads", "1");
