@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * on the caller; a loop device or a solid-state drive, tens of microseconds, does).
  *
  * <p>Native AIO with O_DIRECT: the other reads, and writes without FUA from one aligned piece of memory, are
- * submitted from the caller's thread with io_submit ({@link Aio}, up to {@value #AIO_MAX_DEPTH} in flight) and
+ * submitted from the caller's thread with io_submit ({@link Aio}, up to {@link #aioDepth} in flight) and
  * completed by one completion thread that collects them in batches: a burst costs no hand-off to a pool thread
  * and no blocked system call per request. Without AIO in the kernel, when its slots are taken, and for FUA,
  * flushes, unmaps and zeroing, the pool serves.
@@ -81,7 +81,7 @@ final class BlockBackstore implements Backstore {
     static final long INLINE_MAX_NANOS = 500_000;
     /** A request this soon after the last completion belongs to a burst: it goes to the pool. */
     static final long BURST_GAP_NANOS = 20_000;
-    /** Most requests in native AIO at once (a loop device queues 128, a SCSI disk a few dozen). */
+    /** Most requests in native AIO at once (fewer when the device's queue holds fewer, see {@link #aioDepth}). */
     static final int AIO_MAX_DEPTH = 256;
     /** Requests on the pool or on a caller's thread; close() waits for none to be left. */
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -104,7 +104,7 @@ final class BlockBackstore implements Backstore {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.aio = device.direct && !Boolean.getBoolean("jtarget.block.noaio")
-                ? Aio.open(name, device.fd(), Math.min(queueDepth, AIO_MAX_DEPTH)) : null;
+                ? Aio.open(name, device.fd(), aioDepth(queueDepth, device.queueRequests)) : null;
     }
 
     @Override
@@ -139,6 +139,15 @@ final class BlockBackstore implements Backstore {
     /** Completes once {@link #close()} has released the device. */
     CompletionStage<Void> closed() {
         return closed;
+    }
+
+    /**
+     * Requests in native AIO at once: at most {@code queue_depth}, {@value #AIO_MAX_DEPTH}, and what the device's
+     * queue holds (beyond it io_submit would wait for a free request on the fabric's thread).
+     */
+    static int aioDepth(int queueDepth, int deviceRequests) {
+        int depth = Math.min(queueDepth, AIO_MAX_DEPTH);
+        return deviceRequests > 0 ? Math.min(depth, deviceRequests) : depth;
     }
 
     /** Whether O_DIRECT reads and writes go through native AIO here. */

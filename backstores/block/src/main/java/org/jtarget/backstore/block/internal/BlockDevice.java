@@ -39,6 +39,8 @@ final class BlockDevice {
     /** Zeroing without sending zeros (BLKZEROOUT on a device, fallocate ZERO_RANGE on a file). */
     final boolean zeroOut;
     final BackstoreLimits limits;
+    /** Requests the device's queue holds ({@code nr_requests}; 0 unknown, a regular file): more would wait in io_submit. */
+    final int queueRequests;
     final String facts;
     private final int fd;
     /** Whether RWF_NOWAIT reads are worth trying (cleared when the kernel refuses them). */
@@ -46,7 +48,7 @@ final class BlockDevice {
 
     private BlockDevice(Path path, int fd, boolean blockDevice, boolean direct, int blockSize, int physicalBlockSize,
                         long blockCount, boolean writeCache, boolean punchHole, boolean zeroOut,
-                        BackstoreLimits limits, String facts) {
+                        BackstoreLimits limits, int queueRequests, String facts) {
         this.path = path;
         this.fd = fd;
         this.blockDevice = blockDevice;
@@ -58,6 +60,7 @@ final class BlockDevice {
         this.punchHole = punchHole;
         this.zeroOut = zeroOut;
         this.limits = limits;
+        this.queueRequests = queueRequests;
         this.facts = facts;
     }
 
@@ -237,7 +240,8 @@ final class BlockDevice {
                 + ", write cache " + (direct && !deviceWriteBack ? "off (device writes through)" : "on")
                 + ", unmap " + (punch ? "yes" : "no") + ", zero-out " + (zero ? "yes" : "no");
         return new BlockDevice(real, fd, block, direct, blockSize, physical, blockCount,
-                !direct || deviceWriteBack, punch, zero, limits, facts);
+                !direct || deviceWriteBack, punch, zero, limits,
+                block ? (int) Math.min(Integer.MAX_VALUE, Sysfs.number(queue, "nr_requests", 0)) : 0, facts);
     }
 
     /** An aligned one-block read at 0: EINVAL means this device wants a larger alignment than we give. */

@@ -260,6 +260,14 @@ class BlockBackstoreTest {
     }
 
     @Test
+    void nativeAioHoldsNoMoreThanTheQueueDepthAndTheDevicesQueue() {
+        assertEquals(256, BlockBackstore.aioDepth(256, 0), "a regular file: no device queue");
+        assertEquals(128, BlockBackstore.aioDepth(256, 128), "a loop device queues 128");
+        assertEquals(32, BlockBackstore.aioDepth(32, 128));
+        assertEquals(256, BlockBackstore.aioDepth(65536, 1024));
+    }
+
+    @Test
     void aBurstOfODirectReadsAndWritesGoesThroughNativeAioWhileTheIoThreadIsBusy() throws Exception {
         Path file = image(4 << 20);
         open = open("device", "disk.img", "io_threads", "1");
