@@ -85,7 +85,10 @@ final class BlockBackstore implements Backstore {
     static final int AIO_MAX_DEPTH = 256;
     /** Requests on the pool or on a caller's thread; close() waits for none to be left. */
     private final AtomicInteger inFlight = new AtomicInteger();
-    /** Exponential averages (1/8) of the device time of reads and of writes without FUA; unknown at first. */
+    /**
+     * Exponential averages (1/8) of the device time of reads and of writes without FUA, from calls on a thread and
+     * from native AIO requests that were alone in flight; unknown at first.
+     */
     private volatile long readNanos = Long.MAX_VALUE / 2;
     private volatile long writeNanos = Long.MAX_VALUE / 2;
     /** System.nanoTime() when the last read or write returned from the device. */
@@ -257,12 +260,17 @@ final class BlockBackstore implements Backstore {
             return false;
         }
         long t0 = System.nanoTime();
+        boolean lone = aio.inFlight() == 0; // else the time includes waiting behind the others: not the device's
         boolean submitted = false;
         try {
             submitted = aio.submit(Aio.IOCB_CMD_PREAD, Buffers.address(buffer), length, offset, result -> {
                 try {
                     if (result == length) {
-                        readNanos = average(readNanos, t0);
+                        if (lone) {
+                            readNanos = average(readNanos, t0);
+                        } else {
+                            lastDone = System.nanoTime();
+                        }
                         if (!out.complete(buffer)) {
                             buffer.release(); // cancelled meanwhile
                         }
@@ -311,13 +319,18 @@ final class BlockBackstore implements Backstore {
         }
         ByteBuf held = source;
         long t0 = System.nanoTime();
+        boolean lone = aio.inFlight() == 0;
         boolean submitted = false;
         try {
             submitted = aio.submit(Aio.IOCB_CMD_PWRITE, Buffers.address(held), length, offset, result -> {
                 try {
                     held.release();
                     if (result == length) {
-                        writeNanos = average(writeNanos, t0);
+                        if (lone) {
+                            writeNanos = average(writeNanos, t0);
+                        } else {
+                            lastDone = System.nanoTime();
+                        }
                         out.complete(null);
                     } else {
                         out.completeExceptionally(IoErrors.failure(name, device.path, IoErrors.Op.WRITE, lba,
