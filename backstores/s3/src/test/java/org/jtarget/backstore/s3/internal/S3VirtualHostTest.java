@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,7 +38,6 @@ class S3VirtualHostTest {
     @TempDir
     static Path dir;
     static S3ProxyServer server;
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
     static void start() throws Exception {
@@ -62,7 +60,7 @@ class S3VirtualHostTest {
     }
 
     static S3Client client(String bucket, boolean pathStyle) {
-        return new S3Client(HTTP, URI.create(endpoint()), bucket, pathStyle,
+        return new S3Client(S3ClientTest.HTTP, URI.create(endpoint()), bucket, pathStyle,
                 new SigV4(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, "us-east-1"), 1, 0);
     }
 
