@@ -2,7 +2,6 @@ package org.jtarget.backstore.block.internal;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,15 +41,6 @@ final class Aio implements AutoCloseable {
     /** What a request does when the kernel finished it: {@code result} bytes, or -errno. */
     interface Done {
         void done(long result);
-    }
-
-    private static final class Sys {
-        static {
-            Native.register(Sys.class, Platform.C_LIBRARY_NAME);
-        }
-
-        /** syscall(2) with integer and pointer arguments (fixed on x86-64 and AArch64, see {@link LibC}). */
-        static native long syscall(long number, long a, long b, long c, long d, long e) throws LastErrorException;
     }
 
     private final String name;
@@ -93,7 +83,7 @@ final class Aio implements AutoCloseable {
         Memory ctxp = new Memory(8);
         ctxp.setLong(0, 0);
         try {
-            Sys.syscall(SYS_IO_SETUP, depth, com.sun.jna.Pointer.nativeValue(ctxp), 0, 0, 0);
+            LibC.syscall(SYS_IO_SETUP, depth, com.sun.jna.Pointer.nativeValue(ctxp), 0, 0, 0);
         } catch (LastErrorException | LinkageError e) {
             LOG.info("backstore {}: no native AIO ({}), O_DIRECT requests run on the I/O threads", name,
                     e instanceof LastErrorException l ? LibC.describe(l.getErrorCode()) : e.toString());
@@ -135,7 +125,7 @@ final class Aio implements AutoCloseable {
         long iocbs = com.sun.jna.Pointer.nativeValue(slots) + at + 64;
         while (true) {
             try {
-                Sys.syscall(SYS_IO_SUBMIT, ctx, 1, iocbs, 0, 0);
+                LibC.syscall(SYS_IO_SUBMIT, ctx, 1, iocbs, 0, 0);
                 return true;
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == LibC.EINTR) {
@@ -169,7 +159,7 @@ final class Aio implements AutoCloseable {
         while (!closing || inFlight.get() > 0) {
             long n;
             try {
-                n = Sys.syscall(SYS_IO_GETEVENTS, ctx, 1, depth, eventsAddress, timeoutAddress);
+                n = LibC.syscall(SYS_IO_GETEVENTS, ctx, 1, depth, eventsAddress, timeoutAddress);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == LibC.EINTR) {
                     continue;
@@ -203,7 +193,7 @@ final class Aio implements AutoCloseable {
         closing = true;
         completions.join();
         try {
-            Sys.syscall(SYS_IO_DESTROY, ctx, 0, 0, 0, 0);
+            LibC.syscall(SYS_IO_DESTROY, ctx, 0, 0, 0, 0);
         } catch (LastErrorException e) {
             LOG.warn("backstore {}: io_destroy: {}", name, LibC.describe(e.getErrorCode()));
         }

@@ -259,42 +259,18 @@ final class BlockBackstore implements Backstore {
             inFlight.decrementAndGet();
             return false;
         }
-        long t0 = System.nanoTime();
-        boolean lone = aio.inFlight() == 0; // else the time includes waiting behind the others: not the device's
-        boolean submitted = false;
-        try {
-            submitted = aio.submit(Aio.IOCB_CMD_PREAD, Buffers.address(buffer), length, offset, result -> {
-                try {
-                    if (result == length) {
-                        if (lone) {
-                            readNanos = average(readNanos, t0);
-                        } else {
-                            lastDone = System.nanoTime();
-                        }
-                        if (!out.complete(buffer)) {
-                            buffer.release(); // cancelled meanwhile
-                        }
-                        return;
-                    }
-                    buffer.release();
-                    out.completeExceptionally(IoErrors.failure(name, device.path, IoErrors.Op.READ, lba,
-                            aioError("read", offset, length, result)));
-                } finally {
-                    inFlight.decrementAndGet();
-                }
-            });
-        } catch (BlockDevice.ErrnoException e) {
-            submitted = true; // not submitted, but answered: released and counted here
-            buffer.release();
-            inFlight.decrementAndGet();
-            out.completeExceptionally(IoErrors.failure(name, device.path, IoErrors.Op.READ, lba, e));
-        } finally {
-            if (!submitted) {
+        if (!aio(Aio.IOCB_CMD_PREAD, buffer, length, offset, lba, failure -> {
+            if (failure != null) {
                 buffer.release();
-                inFlight.decrementAndGet();
+                out.completeExceptionally(failure);
+            } else if (!out.complete(buffer)) {
+                buffer.release(); // cancelled meanwhile
             }
+        })) {
+            buffer.release();
+            return false;
         }
-        return submitted;
+        return true;
     }
 
     /**
@@ -318,44 +294,69 @@ final class BlockBackstore implements Backstore {
             source.setBytes(0, data, data.readerIndex(), length);
         }
         ByteBuf held = source;
+        if (!aio(Aio.IOCB_CMD_PWRITE, held, length, offset, lba, failure -> {
+            held.release();
+            if (failure == null) {
+                out.complete(null);
+            } else {
+                out.completeExceptionally(failure);
+            }
+        })) {
+            if (held != data) {
+                held.release();
+            }
+            return false;
+        }
+        if (held != data) {
+            data.release(); // copied: the caller's buffer is not needed any more
+        }
+        return true;
+    }
+
+    /**
+     * Submits one read or write of {@code buffer}'s aligned memory to native AIO, after {@link #enter()}.
+     * {@code finish} gets null when the kernel transferred all {@code length} bytes, else the failure to answer
+     * (also at once when io_submit refused the request); then the request leaves {@link #inFlight}. False when
+     * AIO cannot take it now: nothing done but leaving {@link #inFlight}, {@code buffer} still the caller's.
+     */
+    private boolean aio(short opcode, ByteBuf buffer, int length, long offset, long lba,
+                        java.util.function.Consumer<BackstoreException> finish) {
+        boolean read = opcode == Aio.IOCB_CMD_PREAD;
+        IoErrors.Op op = read ? IoErrors.Op.READ : IoErrors.Op.WRITE;
         long t0 = System.nanoTime();
-        boolean lone = aio.inFlight() == 0;
-        boolean submitted = false;
+        boolean lone = aio.inFlight() == 0; // else the time includes waiting behind the others: not the device's
         try {
-            submitted = aio.submit(Aio.IOCB_CMD_PWRITE, Buffers.address(held), length, offset, result -> {
+            boolean submitted = aio.submit(opcode, Buffers.address(buffer), length, offset, result -> {
                 try {
-                    held.release();
                     if (result == length) {
-                        if (lone) {
-                            writeNanos = average(writeNanos, t0);
-                        } else {
+                        if (!lone) {
                             lastDone = System.nanoTime();
+                        } else if (read) {
+                            readNanos = average(readNanos, t0);
+                        } else {
+                            writeNanos = average(writeNanos, t0);
                         }
-                        out.complete(null);
+                        finish.accept(null);
                     } else {
-                        out.completeExceptionally(IoErrors.failure(name, device.path, IoErrors.Op.WRITE, lba,
-                                aioError("write", offset, length, result)));
+                        finish.accept(IoErrors.failure(name, device.path, op, lba,
+                                aioError(read ? "read" : "write", offset, length, result)));
                     }
                 } finally {
                     inFlight.decrementAndGet();
                 }
             });
-        } catch (BlockDevice.ErrnoException e) {
-            submitted = true; // not submitted, but answered: released and counted here
-            held.release();
-            inFlight.decrementAndGet();
-            out.completeExceptionally(IoErrors.failure(name, device.path, IoErrors.Op.WRITE, lba, e));
-        } finally {
             if (!submitted) {
                 inFlight.decrementAndGet();
-                if (held != data) {
-                    held.release();
-                }
-            } else if (held != data) {
-                data.release(); // copied: the caller's buffer is not needed any more
             }
+            return submitted;
+        } catch (BlockDevice.ErrnoException e) {
+            try {
+                finish.accept(IoErrors.failure(name, device.path, op, lba, e));
+            } finally {
+                inFlight.decrementAndGet();
+            }
+            return true;
         }
-        return submitted;
     }
 
     /** The failure an AIO result other than the full length stands for: -errno, or a short transfer (EIO). */

@@ -88,6 +88,9 @@ final class LibC {
 
     static native int fdatasync(int fd) throws LastErrorException;
 
+    /** syscall(2) with integer and pointer arguments: the native AIO calls, which glibc does not wrap ({@link Aio}). */
+    static native long syscall(long number, long a, long b, long c, long d, long e) throws LastErrorException;
+
     /**
      * Calls whose failure is an expected answer (a page-cache miss), so they return -1 and leave errno to
      * {@link Native#getLastError()} instead of building an exception with its stack trace each time.
