@@ -18,7 +18,8 @@ import org.junit.jupiter.api.TestInstance;
  * The block backstore (issue 7 §2) in the started distribution on a loop device over a sparse file (root
  * only): qemu's initiator writes and reads patterns through iSCSI, the data land in the backing file, UNMAP
  * from the initiator (qemu-io discard) frees the backing file's blocks, and a second backstore on the same
- * device, or one on a mounted device, is refused with who uses it.
+ * device, or one on a mounted device, is refused with who uses it. With {@code unmap=discard} UNMAP is a
+ * BLKDISCARD and the LUN reports LBPRZ 0 to a real initiator.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BlockBackstoreIT {
@@ -72,6 +73,41 @@ class BlockBackstoreIT {
         } finally {
             jtarget.exec("lun:remove " + DEFAULT_IQN + " 1 1");
             jtarget.exec("backstore:delete d1");
+            Mounts.detachLoop(loop);
+        }
+    }
+
+    @Test
+    void unmapDiscardIsABlkdiscardAndTheLunSaysDeallocatedBlocksAreUndefined() throws Exception {
+        Cmd.assumeQemuIscsi();
+        Cmd.assumeInstalled("iscsi-inq", "libiscsi-bin");
+        Mounts.assumeRoot();
+        Path image = jtarget.home().getParent().resolve("block-discard.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(64L * MIB);
+        }
+        String loop = Mounts.attachLoop(image);
+        try {
+            jtarget.execOk("backstore:create d3 block device=" + loop + " unmap=discard");
+            jtarget.execOk("lun:add " + DEFAULT_IQN + " 1 3 d3");
+            Cmd.Result b2 = Cmd.run("iscsi-inq", "-e", "1", "-c", "178", jtarget.url(3)); // VPD B2h, in decimal
+            assertTrue(b2.ok(), b2::describe);
+            assertTrue(b2.out().contains("lbpu:1") && b2.out().contains("lbprz:0"),
+                    "VPD B2h: UNMAP offered, LBPRZ 0: " + b2.out());
+            Qemu.io(jtarget.portal(), DEFAULT_IQN, 3, "write -P 0x77 0 16M", "flush");
+            long written = allocatedBytes(image);
+            // qemu's zeroing with unmap allowed: WRITE SAME with UNMAP, which must read back zeros all the same
+            Qemu.io(jtarget.portal(), DEFAULT_IQN, 3, "discard 8M 8M", "write -z -u 0 1M", "read -P 0 0 1M",
+                    "read -P 0x77 1M 7M");
+            long after = allocatedBytes(image);
+            assertTrue(after <= written - 8L * MIB, "BLKDISCARD of 8 MiB freed the backing file's blocks: " + written
+                    + " -> " + after + " bytes");
+            System.out.printf("BlockBackstoreIT: unmap=discard on %s: VPD B2h %s; discard of 8 MiB took the backing"
+                    + " file from %d to %d bytes; WRITE SAME with UNMAP read back zeros%n", loop,
+                    b2.out().replaceAll("\\s+", " ").strip(), written, after);
+        } finally {
+            jtarget.exec("lun:remove " + DEFAULT_IQN + " 1 3");
+            jtarget.exec("backstore:delete d3");
             Mounts.detachLoop(loop);
         }
     }

@@ -5,8 +5,9 @@
  * {@link org.jtarget.spi.backstore.Backstore} objects asynchronously. See {@code Backstore} for the
  * contracts on threads, buffer ownership, completion and cancellation. Version 2.0 made open, close and
  * allocation status asynchronous, added limits, zero writing, busy and cancellation, and lets a read hand
- * back its own buffer. The contract test kit ({@code jtarget-backstore-testkit}) checks an implementation.
+ * back its own buffer. Version 2.1 lets a deallocation leave undefined contents
+ * ({@code ThinProvisioning.readsZerosAfterUnmap}). The contract test kit ({@code jtarget-backstore-testkit}) checks an implementation.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package org.jtarget.spi.backstore;

@@ -59,9 +59,10 @@ import org.slf4j.LoggerFactory;
  * before a thread took it is dropped.
  *
  * <p>Durability: FUA is a write with RWF_DSYNC (the kernel sets FUA on the device's write, or flushes its
- * cache); SYNCHRONIZE CACHE is fdatasync. UNMAP is fallocate(PUNCH_HOLE), which on a block device is a
- * discard that reads back as zeros (LBPRZ) and on a loop device punches a hole in the backing file; WRITE
- * SAME of zeros is BLKZEROOUT (fallocate ZERO_RANGE on a regular file).
+ * cache); SYNCHRONIZE CACHE is fdatasync. UNMAP ({@link BlockDevice.Unmap}) is fallocate(PUNCH_HOLE), which
+ * on a block device is a discard that reads back as zeros (LBPRZ) and on a loop device punches a hole in the
+ * backing file, or, where the device can only discard (or the user asks), BLKDISCARD (LBPRZ 0); WRITE SAME
+ * of zeros is BLKZEROOUT (fallocate ZERO_RANGE on a regular file).
  */
 final class BlockBackstore implements Backstore {
     private static final Logger LOG = LoggerFactory.getLogger(BlockBackstore.class);
@@ -431,7 +432,7 @@ final class BlockBackstore implements Backstore {
 
     @Override
     public Optional<ThinProvisioning> thinProvisioning() {
-        return device.punchHole ? Optional.of(new Thin()) : Optional.empty();
+        return device.unmap != BlockDevice.Unmap.NONE ? Optional.of(new Thin()) : Optional.empty();
     }
 
     @Override
@@ -445,7 +446,7 @@ final class BlockBackstore implements Backstore {
         }
         CompletableFuture<Void> out = new CompletableFuture<>();
         submit(out, () -> {
-            if (mayDeallocate && device.punchHole) {
+            if (mayDeallocate && device.unmap == BlockDevice.Unmap.ZEROES) {
                 device.punchHole(lba * blockSize, blocks * blockSize);
             } else {
                 device.zeroOut(lba * blockSize, blocks * blockSize);
@@ -467,10 +468,19 @@ final class BlockBackstore implements Backstore {
             }
             CompletableFuture<Void> out = new CompletableFuture<>();
             submit(out, () -> {
-                device.punchHole(lba * blockSize, blocks * blockSize);
+                if (device.unmap == BlockDevice.Unmap.DISCARD) {
+                    device.discard(lba * blockSize, blocks * blockSize);
+                } else {
+                    device.punchHole(lba * blockSize, blocks * blockSize);
+                }
                 out.complete(null);
             }, IoErrors.Op.UNMAP, lba);
             return out;
+        }
+
+        @Override
+        public boolean readsZerosAfterUnmap() {
+            return device.unmap == BlockDevice.Unmap.ZEROES;
         }
 
         @Override

@@ -38,7 +38,8 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
     static final String IO_THREADS = "io_threads";
     static final String QUEUE_DEPTH = "queue_depth";
     static final String DIRECT = "direct";
-    private static final Set<String> KNOWN = Set.of(DEVICE, BLOCK_SIZE, IO_THREADS, QUEUE_DEPTH, DIRECT);
+    static final String UNMAP = "unmap";
+    private static final Set<String> KNOWN = Set.of(DEVICE, BLOCK_SIZE, IO_THREADS, QUEUE_DEPTH, DIRECT, UNMAP);
     private static final List<ParameterDescriptor> PARAMETERS = List.of(
             new ParameterDescriptor(DEVICE, "path of the block device (e.g. /dev/sdb, /dev/disk/by-id/...), or of a"
                     + " regular file; refused while mounted or opened exclusively elsewhere", true, null),
@@ -49,7 +50,11 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
                     + " TASK SET FULL: 1 to 65536", false, "256"),
             new ParameterDescriptor(DIRECT, "true: O_DIRECT where the device allows it (the host's page cache is"
                     + " bypassed); false: through the page cache (write cache on, flushed by SYNCHRONIZE CACHE and FUA)",
-                    false, "true"));
+                    false, "true"),
+            new ParameterDescriptor(UNMAP, "how UNMAP deallocates: zeroes (fallocate PUNCH_HOLE: the device's"
+                    + " zeroing discard, blocks read back as zeros, LBPRZ 1), discard (BLKDISCARD: contents undefined"
+                    + " afterwards, LBPRZ 0), off (no UNMAP), auto (zeroes where the device can, else discard)",
+                    false, "auto"));
     private static final Logger LOG = LoggerFactory.getLogger(BlockBackstoreProvider.class);
 
     private final Sysfs sysfs;
@@ -140,7 +145,8 @@ public final class BlockBackstoreProvider implements BackstoreProvider {
                     + "; expected: a device nobody else uses)");
         }
         boolean direct = BackstoreParameters.bool(DIRECT, context.parameter(DIRECT, "true"));
-        BlockDevice opened = BlockDevice.open(DEVICE, path, context.parameters().get(BLOCK_SIZE), direct, sysfs);
+        BlockDevice opened = BlockDevice.open(DEVICE, path, context.parameters().get(BLOCK_SIZE), direct,
+                context.parameters().get(UNMAP), sysfs);
         LOG.info("backstore {}: {} opened: {}", context.name(), opened.path, opened.facts);
         BlockBackstore backstore = new BlockBackstore(context.name(), opened, threads, queueDepth);
         // The exclusive claim already keeps others out; this only names the holder in the refusal above.

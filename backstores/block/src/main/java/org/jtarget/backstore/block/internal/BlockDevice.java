@@ -34,8 +34,8 @@ final class BlockDevice {
     final int physicalBlockSize;
     final long blockCount;
     final boolean writeCache;
-    /** Deallocation that reads back as zeros (fallocate PUNCH_HOLE), so UNMAP may be offered. */
-    final boolean punchHole;
+    /** How UNMAP deallocates, if at all. */
+    final Unmap unmap;
     /** Zeroing without sending zeros (BLKZEROOUT on a device, fallocate ZERO_RANGE on a file). */
     final boolean zeroOut;
     final BackstoreLimits limits;
@@ -47,7 +47,7 @@ final class BlockDevice {
     private volatile boolean noWait = true;
 
     private BlockDevice(Path path, int fd, boolean blockDevice, boolean direct, int blockSize, int physicalBlockSize,
-                        long blockCount, boolean writeCache, boolean punchHole, boolean zeroOut,
+                        long blockCount, boolean writeCache, Unmap unmap, boolean zeroOut,
                         BackstoreLimits limits, int queueRequests, String facts) {
         this.path = path;
         this.fd = fd;
@@ -57,21 +57,39 @@ final class BlockDevice {
         this.physicalBlockSize = physicalBlockSize;
         this.blockCount = blockCount;
         this.writeCache = writeCache;
-        this.punchHole = punchHole;
+        this.unmap = unmap;
         this.zeroOut = zeroOut;
         this.limits = limits;
         this.queueRequests = queueRequests;
         this.facts = facts;
     }
 
+    /** How UNMAP deallocates. */
+    enum Unmap {
+        /** Not offered. */
+        NONE,
+        /**
+         * fallocate(PUNCH_HOLE): on a block device the kernel's zeroing deallocation (REQ_OP_WRITE_ZEROES
+         * that may unmap: SCSI WRITE SAME with UNMAP, NVMe Write Zeroes with DEAC), so the blocks read back
+         * as zeros (LBPRZ 1); on a loop device and a regular file a hole in the file.
+         */
+        ZEROES,
+        /** BLKDISCARD: a plain discard (SCSI UNMAP, ATA TRIM, NVMe Deallocate); reads after it are undefined (LBPRZ 0). */
+        DISCARD
+    }
+
+    /** The choices of the {@code unmap} parameter. */
+    static final List<String> UNMAP_CHOICES = List.of("auto", "zeroes", "discard", "off");
+
     /**
      * Opens {@code path} (links resolved) for serving.
      *
      * @param blockSizeParameter the user's block_size, or null for the device's (512 for a regular file)
      * @param wantDirect         O_DIRECT when the device allows it; false: through the page cache
+     * @param unmapChoice        one of {@link #UNMAP_CHOICES}: auto takes zeroes where the device can, else discard
      */
-    static BlockDevice open(String parameter, Path path, String blockSizeParameter, boolean wantDirect, Sysfs sysfs)
-            throws BackstoreException {
+    static BlockDevice open(String parameter, Path path, String blockSizeParameter, boolean wantDirect,
+                            String unmapChoice, Sysfs sysfs) throws BackstoreException {
         Throwable unavailable = LibC.available();
         if (unavailable != null) {
             throw new BackstoreException(org.jtarget.scsi.SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE,
@@ -110,7 +128,7 @@ final class BlockDevice {
                 fd = openDescriptor(parameter, real, block, majorMinor, sysfs, false);
                 direct = false;
             }
-            return describe(real, fd, direct, block, majorMinor, geometry, sysfs);
+            return describe(real, fd, direct, block, majorMinor, geometry, unmapChoice, sysfs);
         } catch (BackstoreException | RuntimeException e) {
             if (fd >= 0) {
                 closeQuietly(fd);
@@ -214,7 +232,7 @@ final class BlockDevice {
     }
 
     private static BlockDevice describe(Path real, int fd, boolean direct, boolean block, String majorMinor,
-                                        Geometry g, Sysfs sysfs) {
+                                        Geometry g, String unmapChoice, Sysfs sysfs) throws BackstoreException {
         Path queue = block ? Sysfs.queueDir(sysfs.deviceDir(majorMinor)) : null;
         int blockSize = g.blockSize;
         int physical = g.physical;
@@ -222,26 +240,65 @@ final class BlockDevice {
         long blockCount = g.blockCount();
         boolean deviceWriteBack = !block || !"write through".equals(Sysfs.text(queue, "write_cache"));
         boolean punch;
+        boolean discard;
         boolean zero;
         if (block) {
             // Write zeroes (REQ_OP_WRITE_ZEROES) is what makes a deallocation read back as zeros (fallocate
             // PUNCH_HOLE on a block device: blkdev_issue_zeroout with NOFALLBACK), and BLKZEROOUT cheap.
             boolean writeZeroes = Sysfs.number(queue, "write_zeroes_max_bytes", 0) > 0;
-            punch = writeZeroes && Sysfs.number(queue, "discard_max_bytes", 0) > 0;
+            discard = Sysfs.number(queue, "discard_max_bytes", 0) > 0;
+            punch = writeZeroes && discard;
             zero = writeZeroes;
         } else {
             long beyond = (bytes + 4095) & ~4095L; // probing past the end changes nothing (KEEP_SIZE)
             punch = fallocateWorks(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, beyond);
+            discard = false; // BLKDISCARD is a block device's
             zero = fallocateWorks(fd, LibC.FALLOC_FL_ZERO_RANGE | LibC.FALLOC_FL_KEEP_SIZE, beyond);
         }
-        BackstoreLimits limits = limits(queue, blockSize, physical, punch);
+        Unmap unmap = unmap(unmapChoice, real, block, punch, discard);
+        BackstoreLimits limits = limits(queue, blockSize, physical, unmap != Unmap.NONE);
         String facts = (block ? "block device " + majorMinor : "regular file") + ", " + blockCount + " blocks of "
                 + blockSize + " (physical " + physical + "), " + (direct ? "O_DIRECT" : "buffered (O_DIRECT refused)")
                 + ", write cache " + (direct && !deviceWriteBack ? "off (device writes through)" : "on")
-                + ", unmap " + (punch ? "yes" : "no") + ", zero-out " + (zero ? "yes" : "no");
+                + ", unmap " + switch (unmap) {
+                    case ZEROES -> "reading back zeros (fallocate PUNCH_HOLE)";
+                    case DISCARD -> "by discard (BLKDISCARD; LBPRZ 0)";
+                    case NONE -> "no";
+                } + ", zero-out " + (zero ? "yes" : "no");
         return new BlockDevice(real, fd, block, direct, blockSize, physical, blockCount,
-                !direct || deviceWriteBack, punch, zero, limits,
+                !direct || deviceWriteBack, unmap, zero, limits,
                 block ? (int) Math.min(Integer.MAX_VALUE, Sysfs.number(queue, "nr_requests", 0)) : 0, facts);
+    }
+
+    /** The {@code unmap} parameter against what the device can do; a choice it cannot honour is refused. */
+    static Unmap unmap(String choice, Path real, boolean block, boolean punch, boolean discard)
+            throws BackstoreException {
+        String c = choice == null ? "auto" : choice.trim();
+        String why = null;
+        switch (c) {
+            case "auto":
+                return punch ? Unmap.ZEROES : discard ? Unmap.DISCARD : Unmap.NONE;
+            case "off":
+                return Unmap.NONE;
+            case "zeroes":
+                if (punch) {
+                    return Unmap.ZEROES;
+                }
+                why = block ? real + " cannot deallocate and read back zeros (needs discard_max_bytes and"
+                        + " write_zeroes_max_bytes above 0)" : real + " refuses fallocate PUNCH_HOLE";
+                break;
+            case "discard":
+                if (discard) {
+                    return Unmap.DISCARD;
+                }
+                why = block ? real + " has no discard (discard_max_bytes 0)" : real + " is a regular file, and"
+                        + " BLKDISCARD is for block devices";
+                break;
+            default:
+                why = null;
+        }
+        throw BackstoreParameters.invalid("unmap: " + c + " (expected: " + String.join(", ", UNMAP_CHOICES)
+                + (why == null ? "" : "; " + why) + ")");
     }
 
     /** An aligned one-block read at 0: EINVAL means this device wants a larger alignment than we give. */
@@ -381,6 +438,15 @@ final class BlockDevice {
     /** Deallocates; the range reads back as zeros. */
     void punchHole(long offset, long length) throws IOException {
         fallocate(LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    /** Discards the range (BLKDISCARD): deallocated, contents undefined until written. */
+    void discard(long offset, long length) throws IOException {
+        try {
+            LibC.ioctl(fd, LibC.BLKDISCARD, new long[] {offset, length});
+        } catch (LastErrorException e) {
+            throw new ErrnoException("ioctl(BLKDISCARD, " + offset + ", " + length + ")", e.getErrorCode());
+        }
     }
 
     /** Zeros the range, keeping it allocated: BLKZEROOUT on a device, fallocate ZERO_RANGE on a file. */

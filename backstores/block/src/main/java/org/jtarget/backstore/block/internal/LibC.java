@@ -24,6 +24,7 @@ final class LibC {
     static final long BLKGETSIZE64 = 0x80081272L; // _IOR(0x12, 114, size_t)
     static final long BLKSSZGET = 0x1268; // _IO(0x12, 104): logical block size, int
     static final long BLKPBSZGET = 0x127b; // _IO(0x12, 123): physical block size, unsigned int
+    static final long BLKDISCARD = 0x1277; // _IO(0x12, 119): uint64_t[2] {start, length}
     static final long BLKZEROOUT = 0x127f; // _IO(0x12, 127): uint64_t[2] {start, length}
 
     static final int FALLOC_FL_KEEP_SIZE = 0x01;

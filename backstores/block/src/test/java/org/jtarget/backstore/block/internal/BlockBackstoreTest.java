@@ -193,12 +193,44 @@ class BlockBackstoreTest {
         Extent mapped = get(open.thinProvisioning().orElseThrow().extent(0));
         assertEquals(new Extent((2 << 20) / 512, true), mapped);
 
+        assertTrue(open.thinProvisioning().orElseThrow().readsZerosAfterUnmap(), "a punched hole reads zeros: LBPRZ");
         get(open.thinProvisioning().orElseThrow().unmap(0, (1 << 20) / 512));
         long after = LoopDevices.allocatedBlocks(file);
         assertTrue(after <= before - (1 << 20) / 512, "1 MiB deallocated: " + before + " -> " + after + " blocks");
         assertArrayEquals(new byte[1 << 20], readBytes(open, 0, (1 << 20) / 512));
         assertArrayEquals(Arrays.copyOfRange(data, 1 << 20, 2 << 20), readBytes(open, (1 << 20) / 512, (1 << 20) / 512));
         assertEquals(new Extent((1 << 20) / 512, false), get(open.thinProvisioning().orElseThrow().extent(0)));
+    }
+
+    @Test
+    void unmapOffOffersNoUnmapAndZeroesIsWhatAutoChoosesOnAFile() throws Exception {
+        image(1 << 20);
+        open = open("device", "disk.img", "unmap", "off");
+        assertTrue(open.thinProvisioning().isEmpty(), open.device().facts);
+        assertTrue(open.zeroWriting().isPresent(), "zeroing does not depend on unmap");
+        get(open.close());
+        open = open("device", "disk.img", "unmap", "zeroes");
+        assertEquals(BlockDevice.Unmap.ZEROES, open.device().unmap);
+    }
+
+    @Test
+    void unmapChoiceFollowsWhatTheDeviceCanDo() throws Exception {
+        Path ssd = Path.of("/dev/sdz");
+        // a device that discards but cannot write zeroes (e.g. a SATA SSD): auto takes the plain discard
+        assertEquals(BlockDevice.Unmap.DISCARD, BlockDevice.unmap("auto", ssd, true, false, true));
+        assertEquals(BlockDevice.Unmap.DISCARD, BlockDevice.unmap(null, ssd, true, false, true));
+        BackstoreException e = assertThrows(BackstoreException.class,
+                () -> BlockDevice.unmap("zeroes", ssd, true, false, true));
+        assertEquals("unmap: zeroes (expected: auto, zeroes, discard, off; /dev/sdz cannot deallocate and read back"
+                + " zeros (needs discard_max_bytes and write_zeroes_max_bytes above 0))", e.getMessage());
+        assertEquals(BlockDevice.Unmap.NONE, BlockDevice.unmap("auto", ssd, true, false, false));
+        e = assertThrows(BackstoreException.class, () -> BlockDevice.unmap("discard", ssd, true, false, false));
+        assertEquals("unmap: discard (expected: auto, zeroes, discard, off; /dev/sdz has no discard"
+                + " (discard_max_bytes 0))", e.getMessage());
+        // both: auto prefers the deallocation that reads back zeros
+        assertEquals(BlockDevice.Unmap.ZEROES, BlockDevice.unmap(" auto ", ssd, true, true, true));
+        assertEquals(BlockDevice.Unmap.DISCARD, BlockDevice.unmap("discard", ssd, true, true, true));
+        assertEquals(BlockDevice.Unmap.NONE, BlockDevice.unmap("off", ssd, true, true, true));
     }
 
     @Test
@@ -363,6 +395,10 @@ class BlockBackstoreTest {
         assertEquals("block_size: 1024 (expected: 512 or 4096)", message("device", "disk.img", "block_size", "1024"));
         assertEquals("io_threads: 0 (expected: a whole number from 1 to 64)", message("device", "disk.img", "io_threads", "0"));
         assertTrue(message("device", "disk.img", "size", "1G").startsWith("unknown parameter: size"));
+        assertEquals("unmap: trim (expected: auto, zeroes, discard, off)", message("device", "disk.img", "unmap", "trim"));
+        Path file = dir.resolve("disk.img").toRealPath();
+        assertEquals("unmap: discard (expected: auto, zeroes, discard, off; " + file + " is a regular file, and"
+                + " BLKDISCARD is for block devices)", message("device", "disk.img", "unmap", "discard"));
         Files.write(dir.resolve("tiny.img"), new byte[100]);
         assertTrue(message("device", "tiny.img").endsWith("(100 bytes; expected: at least one block of 512)"),
                 message("device", "tiny.img"));

@@ -158,6 +158,8 @@ class LoopDeviceTest {
         write(b, 0, data, true);
         long written = LoopDevices.allocatedBlocks(image);
         assertTrue(written >= (8 << 20) / 512, "8 MiB allocated in the backing file: " + written);
+        assertEquals(BlockDevice.Unmap.ZEROES, b.device().unmap, "a loop device writes zeroes: " + b.device().facts);
+        assertTrue(b.thinProvisioning().orElseThrow().readsZerosAfterUnmap());
         get(b.thinProvisioning().orElseThrow().unmap(0, (4 << 20) / 512));
         long after = LoopDevices.allocatedBlocks(image);
         assertTrue(after <= written - (4 << 20) / 512, "4 MiB freed in the backing file: " + written + " -> " + after);
@@ -165,6 +167,38 @@ class LoopDeviceTest {
         assertArrayEquals(Arrays.copyOfRange(data, 4 << 20, 8 << 20), readBytes(b, (4 << 20) / 512, (4 << 20) / 512));
         get(b.zeroWriting().orElseThrow().writeZeroes((4 << 20) / 512, 8, false, true));
         assertArrayEquals(new byte[4096], readBytes(b, (4 << 20) / 512, 8));
+    }
+
+    @Test
+    void unmapDiscardIssuesBlkdiscardWhichFreesTheBackingFileAndReportsUndefinedContents() throws Exception {
+        loop();
+        BlockBackstore b = open("unmap", "discard");
+        assertEquals(BlockDevice.Unmap.DISCARD, b.device().unmap, b.device().facts);
+        assertTrue(b.device().facts.contains("BLKDISCARD"), b.device().facts);
+        var thin = b.thinProvisioning().orElseThrow();
+        assertTrue(!thin.readsZerosAfterUnmap(), "a plain discard promises no zeros: LBPRZ 0");
+        byte[] data = pattern(8 << 20, 15);
+        write(b, 0, data, true);
+        long written = LoopDevices.allocatedBlocks(image);
+        get(thin.unmap(0, (4 << 20) / 512));
+        long after = LoopDevices.allocatedBlocks(image);
+        assertTrue(after <= written - (4 << 20) / 512, "BLKDISCARD freed 4 MiB of the backing file: " + written
+                + " -> " + after);
+        assertArrayEquals(Arrays.copyOfRange(data, 4 << 20, 8 << 20), readBytes(b, (4 << 20) / 512, (4 << 20) / 512),
+                "the blocks after the range keep their data");
+        // zeroing that may deallocate must still read back zeros: BLKZEROOUT, never a bare discard
+        get(b.zeroWriting().orElseThrow().writeZeroes((4 << 20) / 512, 16, true, true));
+        assertArrayEquals(new byte[8192], readBytes(b, (4 << 20) / 512, 16));
+        assertArrayEquals(Arrays.copyOfRange(data, (4 << 20) + 8192, 8 << 20),
+                readBytes(b, (4 << 20) / 512 + 16, (4 << 20) / 512 - 16));
+    }
+
+    @Test
+    void unmapOffIsHonouredOnADeviceThatCouldDiscard() throws Exception {
+        loop();
+        BlockBackstore b = open("unmap", "off");
+        assertTrue(b.thinProvisioning().isEmpty(), b.device().facts);
+        assertTrue(b.device().facts.contains("unmap no"), b.device().facts);
     }
 
     @Test

@@ -219,6 +219,11 @@ final class NbdBackstore implements Backstore {
             }
 
             @Override
+            public boolean readsZerosAfterUnmap() {
+                return export.has(Nbd.FLAG_SEND_WRITE_ZEROES); // TRIM alone: LBPRZ 0
+            }
+
+            @Override
             public CompletionStage<Extent> extent(long lba) {
                 return NbdBackstore.this.extent(lba);
             }

@@ -243,6 +243,7 @@ class NbdProtocolTest extends ClientFixture {
         assertTrue(b.zeroWriting().isEmpty(), "no NBD_FLAG_SEND_WRITE_ZEROES");
         assertEquals(List.of("WRITE 0 2048+512", "FLUSH 0 0+0", "TRIM 0 4096+8192"), seen,
                 "no FUA offered: the write is followed by a FLUSH; UNMAP is a TRIM");
+        assertFalse(b.thinProvisioning().orElseThrow().readsZerosAfterUnmap(), "after a TRIM contents are undefined");
 
         List<String> seen2 = new ArrayList<>();
         Backstore z = opened(recording(Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM | Nbd.FLAG_SEND_WRITE_ZEROES, seen2).uri(""));
@@ -252,6 +253,7 @@ class NbdProtocolTest extends ClientFixture {
         z.thinProvisioning().orElseThrow().unmap(8, 16).toCompletableFuture().get(10, TimeUnit.SECONDS);
         z.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertFalse(z.writeCacheEnabled());
+        assertTrue(z.thinProvisioning().orElseThrow().readsZerosAfterUnmap(), "WRITE_ZEROES reads back zeros");
         assertEquals(List.of("WRITE " + Nbd.CMD_FLAG_FUA + " 2048+512", "WRITE_ZEROES " + Nbd.CMD_FLAG_NO_HOLE + " 512+1024",
                 "WRITE_ZEROES " + Nbd.CMD_FLAG_FUA + " 512+1024", "WRITE_ZEROES 0 4096+8192"), seen2,
                 "FUA as a flag; zeros kept allocated unless they may be deallocated; UNMAP as WRITE_ZEROES (reads"

@@ -111,6 +111,11 @@ final class TrackedBackstore implements Backstore, ThinProvisioning, ZeroWriting
     }
 
     @Override
+    public boolean readsZerosAfterUnmap() {
+        return bs.thinProvisioning().map(ThinProvisioning::readsZerosAfterUnmap).orElse(true);
+    }
+
+    @Override
     public Optional<ZeroWriting> zeroWriting() {
         return bs.zeroWriting().map(z -> this);
     }

@@ -7,6 +7,7 @@ import org.jtarget.core.internal.cmd.Command;
 import org.jtarget.core.internal.sense.Sense;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.ThinProvisioning;
 import org.jtarget.spi.fabric.ScsiResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,15 +28,15 @@ public final class Maintenance {
         return c.respond(b);
     }
 
-    /** SBC-3 5.16: 32 bytes; LBPME and LBPRZ when the backstore is thin provisioned. */
+    /** SBC-3 5.16: 32 bytes; LBPME when the backstore is thin provisioned, LBPRZ when it then reads zeros. */
     public static CompletionStage<ScsiResponse> readCapacity16(Command c) {
         Backstore bs = c.backstore();
-        boolean thin = bs.thinProvisioning().isPresent();
+        ThinProvisioning thin = bs.thinProvisioning().orElse(null);
         ByteBuf b = Command.allocate(32);
         b.writeLong(bs.blockCount() - 1).writeInt(bs.blockSize());
         b.writeByte(0); // P_TYPE, PROT_EN: no protection information
         b.writeByte(c.lu().physicalBlockExponent()); // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
-        b.writeShort(thin ? 0xC000 : 0); // LBPME, LBPRZ, LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0
+        b.writeShort(thin == null ? 0 : thin.readsZerosAfterUnmap() ? 0xC000 : 0x8000); // LBPME, LBPRZ, LALBA 0
         b.writeZero(16);
         return c.respond(b);
     }

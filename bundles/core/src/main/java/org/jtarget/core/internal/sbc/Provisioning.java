@@ -26,7 +26,8 @@ public final class Provisioning {
     /**
      * SBC-3 5.41/5.42: writes the Data-Out block (zeros with NDOB) to every block of the range. With
      * UNMAP set the range is deallocated instead, whatever the block holds (it then reads back as
-     * zeros, LBPRZ), as LIO and initiators expect (SBC-3 4.7.3.4).
+     * zeros, LBPRZ), as LIO and initiators expect (SBC-3 4.7.3.4). A backstore whose deallocated blocks
+     * read back undefined (LBPRZ 0) has the data written instead, so a read returns what was written.
      */
     public static CompletionStage<ScsiResponse> writeSame(Command c) {
         ParsedCommand p = c.parsed();
@@ -38,7 +39,7 @@ public final class Provisioning {
         ByteBuf block = c.dataOut() == null ? null : c.dataOut().slice(c.dataOut().readerIndex(), blockSize);
         boolean unmap = p.cdb().bit(1, 3);
         ThinProvisioning thin = bs.thinProvisioning().orElse(null);
-        if (unmap && thin != null) {
+        if (unmap && thin != null && thin.readsZerosAfterUnmap()) {
             return ReadWrite.gated(c, false, v -> thin.unmap(p.lba(), p.blocks())).thenApply(v -> c.goodResponse());
         }
         ZeroWriting zeroes = bs.zeroWriting().orElse(null);

@@ -56,7 +56,7 @@ public final class Sanitize {
 
     static List<OpcodeDescriptor> descriptors() {
         Predicate<ScsiLogicalUnit> always = lu -> true;
-        Predicate<ScsiLogicalUnit> thin = lu -> lu == null || lu.thinProvisioned();
+        Predicate<ScsiLogicalUnit> thin = lu -> lu == null || lu.unmapReadsZeros(); // erased blocks must read zeros
         Predicate<ScsiLogicalUnit> crypto = lu -> lu == null || lu.cryptographicErase();
         return List.of(d("SANITIZE (OVERWRITE)", OVERWRITE, always), d("SANITIZE (BLOCK ERASE)", BLOCK_ERASE, thin),
                 d("SANITIZE (CRYPTOGRAPHIC ERASE)", CRYPTOGRAPHIC_ERASE, crypto),
@@ -243,7 +243,8 @@ public final class Sanitize {
 
     /** SBC-3 5.30.3 BLOCK ERASE: every block deallocated (reads return zeros, LBPRZ; WABEREQ 01b). */
     static Job blockErase(Backstore bs) {
-        ThinProvisioning thin = bs.thinProvisioning().orElseThrow(() -> Sense.invalidCdbField(1, 4).exception());
+        ThinProvisioning thin = bs.thinProvisioning().filter(ThinProvisioning::readsZerosAfterUnmap)
+                .orElseThrow(() -> Sense.invalidCdbField(1, 4).exception());
         long blocks = bs.blockCount();
         long step = Math.max(1, (1L << 30) / bs.blockSize()); // 1 GiB per call, for the progress indication
         return state -> eraseFrom(thin, 0, blocks, step, state).thenCompose(v -> bs.flush());

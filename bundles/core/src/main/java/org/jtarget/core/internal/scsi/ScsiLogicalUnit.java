@@ -297,6 +297,12 @@ public final class ScsiLogicalUnit implements LogicalUnit {
         return b != null && b.thinProvisioning().isPresent();
     }
 
+    /** Whether blocks the bound backstore deallocates read back as zeros (LBPRZ); false when it is not thin. */
+    public boolean unmapReadsZeros() {
+        ThinProvisioning t = thin();
+        return t != null && t.readsZerosAfterUnmap();
+    }
+
     /** Whether the bound backstore encrypts and can destroy its key (SANITIZE CRYPTOGRAPHIC ERASE, VPD B1h). */
     public boolean cryptographicErase() {
         Backstore b = backstore();

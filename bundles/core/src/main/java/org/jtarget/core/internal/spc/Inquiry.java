@@ -65,7 +65,7 @@ public final class Inquiry {
                         if (!lu.thinProvisioned()) {
                             throw Sense.invalidCdbField(2, -1).exception();
                         }
-                        logicalBlockProvisioning(buf);
+                        logicalBlockProvisioning(buf, lu);
                     }
                     default -> throw Sense.invalidCdbField(2, -1).exception();
                 }
@@ -259,18 +259,21 @@ public final class Inquiry {
         b.writeByte(0x00).writeByte(0xB1).writeShort(0x3C);
         b.writeShort(0x0000); // MEDIUM ROTATION RATE: not reported
         b.writeByte(0); // PRODUCT TYPE
-        // Byte 7 (SBC-3 6.5.2): WABEREQ (bits 7-6) 01b when SANITIZE BLOCK ERASE is offered (thin): erased
+        // Byte 7 (SBC-3 6.5.2): WABEREQ (bits 7-6) 01b when SANITIZE BLOCK ERASE is offered (thin, LBPRZ): erased
         // blocks read as zeros with GOOD; WACEREQ (bits 5-4) 01b when CRYPTOGRAPHIC ERASE is offered (the
         // backstore encrypts): reads after it succeed with data that is not the old data; else 00b.
-        b.writeByte((lu.thinProvisioned() ? 0x40 : 0) | (lu.cryptographicErase() ? 0x10 : 0));
+        b.writeByte((lu.unmapReadsZeros() ? 0x40 : 0) | (lu.cryptographicErase() ? 0x10 : 0));
         b.writeZero(0x40 - 8);
     }
 
-    /** SBC-3 6.5.4: LOGICAL BLOCK PROVISIONING: thin, UNMAP and WRITE SAME (16/10) with UNMAP, LBPRZ. */
-    static void logicalBlockProvisioning(ByteBuf b) {
+    /**
+     * SBC-3 6.5.4: LOGICAL BLOCK PROVISIONING: thin, UNMAP and WRITE SAME (16/10) with UNMAP; LBPRZ 001b
+     * when deallocated blocks read as zeros, else 000b (their contents are undefined).
+     */
+    static void logicalBlockProvisioning(ByteBuf b, ScsiLogicalUnit lu) {
         b.writeByte(0x00).writeByte(0xB2).writeShort(4);
         b.writeByte(0); // THRESHOLD EXPONENT
-        b.writeByte(0x80 | 0x40 | 0x20 | 0x04); // LBPU LBPWS LBPWS10 LBPRZ
+        b.writeByte(0x80 | 0x40 | 0x20 | (lu.unmapReadsZeros() ? 0x04 : 0)); // LBPU LBPWS LBPWS10 LBPRZ
         b.writeByte(0x02); // PROVISIONING TYPE 010b: thin
         b.writeByte(0);
     }

@@ -140,6 +140,19 @@ class SanitizeTest {
     }
 
     @Test
+    void blockEraseIsNotOfferedWhenDeallocatedBlocksDoNotReadAsZeros() {
+        Harness fixed = new Harness();
+        MemoryBackstore discarding = new MemoryBackstore(512, BLOCKS, true);
+        discarding.unmapLeavesGarbage = true;
+        fixed.addLu(0, "discard", discarding);
+        ScsiEngine.Nexus n = fixed.open("iqn.2026-11.org.test:a");
+        fixed.clearUa(n, 0);
+        assertEquals(0x01, data(fixed.in(n, 0, rsoc(2, 0x48, 0x02, 64, false), 64))[1] & 0x07, "BLOCK ERASE");
+        assertEquals(0, data(fixed.in(n, 0, inquiry(true, 0xB1, 64), 64))[7] & 0xC0, "WABEREQ 00b");
+        check(fixed.none(n, 0, sanitize(0x02, false, 0)), 0x5, 0x24, 0x00);
+    }
+
+    @Test
     void overwriteWritesThePatternEverywhereThroughToStableStorage() {
         ScsiEngine.Nexus n = ready("a");
         good(h.out(n, 0, sanitize(0x01, false, 4 + 4), overwriteList(1, false, 4, 0x5A, 8)));

@@ -234,6 +234,37 @@ class DeviceServerTest {
     }
 
     @Test
+    void aThinLuWhoseUnmapLeavesUndefinedDataReportsLbprzZeroAndWritesTheDataForWriteSameWithUnmap() {
+        MemoryBackstore discarding = new MemoryBackstore(512, 64, true);
+        discarding.unmapLeavesGarbage = true;
+        h.addLu(1, "discard", discarding);
+        ScsiEngine.Nexus n = h.open("iqn.2026-11.org.test:init1");
+        h.clearUa(n, 1);
+        byte[] b2 = data(h.in(n, 1, inquiry(true, 0xB2, 255), 255));
+        assertEquals(0x80 | 0x40 | 0x20, b2[5] & 0xFF, "LBPU LBPWS LBPWS10, LBPRZ 000b");
+        byte[] rc16 = data(h.in(n, 1, rw16(0x9E, 0x10, 0, 32), 32));
+        assertEquals(0x80, rc16[14] & 0xFF, "LBPME without LBPRZ");
+        byte[] ff = new byte[512 * 4];
+        Arrays.fill(ff, (byte) 0xFF);
+        good(h.out(n, 1, rw10(0x2A, 40, 4), ff));
+        byte[] five = new byte[512];
+        Arrays.fill(five, (byte) 0x55);
+        good(h.out(n, 1, rw10(0x41, 0x08, 40, 2), five)); // WRITE SAME(10) UNMAP: the data, not garbage
+        byte[] back = data(h.in(n, 1, rw10(0x28, 40, 4), 2048));
+        assertArrayEquals(five, Arrays.copyOfRange(back, 0, 512));
+        assertArrayEquals(five, Arrays.copyOfRange(back, 512, 1024));
+        assertEquals((byte) 0xFF, back[1024], "the blocks after the range are untouched");
+        byte[] param = new byte[24];
+        param[1] = 22;
+        param[3] = 16;
+        param[15] = 42; // LBA 42
+        param[19] = 2; // 2 blocks
+        good(h.out(n, 1, of(0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0), param)); // UNMAP itself still deallocates
+        byte[] status = data(h.in(n, 1, rw16(0x9E, 0x12, 42, 64), 64));
+        assertEquals(1, status[20], "deallocated");
+    }
+
+    @Test
     void writeAtomicWritesAndIsLimitedByTheMaximumTransferLength() {
         ScsiEngine.Nexus n = ready();
         byte[] cdb = rw16(0x9C, 0, 40, 0);

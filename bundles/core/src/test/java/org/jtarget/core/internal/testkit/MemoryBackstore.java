@@ -41,6 +41,9 @@ public final class MemoryBackstore implements Backstore {
     public volatile boolean zeroWriting;
     public final AtomicInteger zeroWrites = new AtomicInteger();
 
+    /** When set (thin only), unmap leaves 0xDD in the blocks, as a plain discard may: LBPRZ 0. */
+    public volatile boolean unmapLeavesGarbage;
+
     public MemoryBackstore(int blockSize, long blocks, boolean thin) {
         this.blockSize = blockSize;
         this.data = new byte[Math.toIntExact(blockSize * blocks)];
@@ -158,9 +161,15 @@ public final class MemoryBackstore implements Backstore {
         return Optional.of(new ThinProvisioning() {
             @Override
             public CompletionStage<Void> unmap(long lba, long blocks) {
-                java.util.Arrays.fill(data, (int) (lba * blockSize), (int) ((lba + blocks) * blockSize), (byte) 0);
+                java.util.Arrays.fill(data, (int) (lba * blockSize), (int) ((lba + blocks) * blockSize),
+                        unmapLeavesGarbage ? (byte) 0xDD : (byte) 0);
                 mapped.clear((int) lba, (int) (lba + blocks));
                 return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public boolean readsZerosAfterUnmap() {
+                return !unmapLeavesGarbage;
             }
 
             @Override
