@@ -15,6 +15,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -42,8 +43,8 @@ final class CephRgwServer implements AutoCloseable {
     private final Path dir;
     private final Path conf;
     private final int port;
-    /** The running daemons in start order: monitor, OSD, gateway. */
-    private final List<Process> daemons = new ArrayList<>();
+    /** The running daemons by name, in start order: monitor, OSD, gateway. */
+    private final Map<String, Process> daemons = new LinkedHashMap<>();
     /** Each bucket's marker, the prefix of its objects' names in RADOS. */
     private final Map<String, String> markers = new HashMap<>();
 
@@ -169,10 +170,10 @@ final class CephRgwServer implements AutoCloseable {
             } catch (IOException notYet) {
                 // not listening yet
             }
-            for (Process p : daemons) {
-                if (!p.isAlive()) {
-                    throw new IOException(p.info().command().orElse("a Ceph daemon") + " exited with "
-                            + p.exitValue() + " while starting: " + logs());
+            for (Map.Entry<String, Process> d : daemons.entrySet()) {
+                if (!d.getValue().isAlive()) {
+                    throw new IOException(d.getKey() + " exited with " + d.getValue().exitValue() + " while starting: "
+                            + logs());
                 }
             }
             if (System.nanoTime() > deadline) {
@@ -186,7 +187,7 @@ final class CephRgwServer implements AutoCloseable {
     private void daemon(String name, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(args[0], "-c", conf.toString(), "-f"));
         cmd.addAll(List.of(args).subList(1, args.length));
-        daemons.add(new ProcessBuilder(cmd).redirectErrorStream(true)
+        daemons.put(args[0], new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("log").resolve(name + ".out").toFile()).start());
     }
 
@@ -277,8 +278,9 @@ final class CephRgwServer implements AutoCloseable {
      */
     @Override
     public void close() throws InterruptedException {
-        for (int i = daemons.size() - 1; i >= 0; i--) {
-            Process p = daemons.get(i);
+        List<Process> running = new ArrayList<>(daemons.values());
+        for (int i = running.size() - 1; i >= 0; i--) {
+            Process p = running.get(i);
             p.destroy();
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
