@@ -57,8 +57,13 @@ final class CephRgwServer implements AutoCloseable {
     /** Starts the cluster and the gateway and creates the S3 user {@link #ACCESS_KEY}; skips where Ceph is missing. */
     static CephRgwServer start(Path dir) throws IOException, InterruptedException {
         for (String tool : TOOLS) {
-            assumeTrue(onPath(tool), tool + " not found on PATH: install the Debian packages ceph-mon ceph-osd "
-                    + "radosgw ceph-common (./test.sh does) to test against Ceph RGW");
+            if (!onPath(tool)) {
+                // surefire does not show why a class was skipped in @BeforeAll: say it here
+                String why = tool + " not found on PATH: install the Debian packages ceph-mon ceph-osd radosgw "
+                        + "ceph-common (./test.sh does) to test against Ceph RGW";
+                System.out.println("skipped: " + why);
+                assumeTrue(false, why);
+            }
         }
         Files.createDirectories(dir);
         for (String d : List.of("mon", "osd", "run", "log", "rgw", "crash")) {
@@ -278,6 +283,7 @@ final class CephRgwServer implements AutoCloseable {
      */
     @Override
     public void close() throws InterruptedException {
+        long t0 = System.nanoTime();
         List<Process> running = new ArrayList<>(daemons.values());
         for (int i = running.size() - 1; i >= 0; i--) {
             Process p = running.get(i);
@@ -285,6 +291,9 @@ final class CephRgwServer implements AutoCloseable {
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
             }
+        }
+        if (!running.isEmpty()) {
+            System.out.printf("Ceph RGW stopped in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         }
         daemons.clear();
     }
