@@ -200,9 +200,18 @@ final class CephRgwServer implements AutoCloseable {
     private String run(String... cmd) throws IOException, InterruptedException {
         Exit e = exec(cmd);
         if (e.status() != 0) {
-            throw new IOException(String.join(" ", cmd) + ": exit " + e.status() + ": " + e.output());
+            throw new IOException(shown(cmd) + ": exit " + e.status() + ": " + e.output());
         }
         return e.output();
+    }
+
+    /** The command line for a message, with the value of {@code --secret} as {@code ***}. */
+    private static String shown(String... cmd) {
+        StringBuilder s = new StringBuilder(cmd[0]);
+        for (int i = 1; i < cmd.length; i++) {
+            s.append(' ').append("--secret".equals(cmd[i - 1]) ? "***" : cmd[i]);
+        }
+        return s.toString();
     }
 
     private record Exit(int status, String output) {
@@ -213,7 +222,7 @@ final class CephRgwServer implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         if (!p.waitFor(COMMAND.toSeconds(), TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor();
-            throw new IOException(String.join(" ", cmd) + ": no end within " + COMMAND.toSeconds() + " s: " + logs());
+            throw new IOException(shown(cmd) + ": no end within " + COMMAND.toSeconds() + " s: " + logs());
         }
         return new Exit(p.exitValue(), Files.readString(out));
     }
