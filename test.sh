@@ -32,6 +32,8 @@ install_missing() {
   command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   # block backstore tests (as root): another process holding a loop device O_EXCL
   command -v python3 >/dev/null || pkgs+=(python3)
+  # S3CephRgwTest: a throw-away Ceph cluster (one monitor, one OSD) and its RADOS Gateway (Debian's Ceph 16.2)
+  command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null || pkgs+=(ceph-mon ceph-osd radosgw ceph-common)
   # KernelInitiatorIT (as root): a Debian guest under qemu (TCG) with the kernel's iSCSI, multipath and nbd clients
   command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)
