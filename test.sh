@@ -18,7 +18,7 @@ log() { printf '== test.sh [%4ds] %s\n' $((SECONDS - T0)) "$*"; }
 
 # --- 1. packages -----------------------------------------------------------------------------------
 install_missing() {
-  local pkgs=()
+  local pkgs=() lean=()  # lean: installed without their Recommends
   command -v iscsi-test-cu >/dev/null && command -v iscsi-inq >/dev/null || pkgs+=(libiscsi-bin)
   command -v qemu-io >/dev/null && command -v qemu-img >/dev/null || pkgs+=(qemu-utils)
   # the iscsi block driver is a loadable module from qemu-block-extra
@@ -32,25 +32,27 @@ install_missing() {
   command -v nbdinfo >/dev/null || pkgs+=(libnbd-bin)
   # block backstore tests (as root): another process holding a loop device O_EXCL
   command -v python3 >/dev/null || pkgs+=(python3)
-  # S3CephRgwTest: a throw-away Ceph cluster (one monitor, one OSD) and its RADOS Gateway (Debian's Ceph 16.2)
-  command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null || pkgs+=(ceph-mon ceph-osd radosgw ceph-common)
+  # S3CephRgwTest: a throw-away Ceph cluster (one monitor, one OSD) and its RADOS Gateway (Debian's Ceph 16.2);
+  # without Recommends, which would add ceph-mgr, ceph-mds, python packages and chrony (replacing the time daemon)
+  command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null || lean+=(ceph-mon ceph-osd radosgw ceph-common)
   # KernelInitiatorIT (as root): a Debian guest under qemu (TCG) with the kernel's iSCSI, multipath and nbd clients
   command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || pkgs+=(debootstrap)
   command -v java >/dev/null || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
-  [ ${#pkgs[@]} -eq 0 ] && { log "packages: all present"; return 0; }
+  [ ${#pkgs[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && { log "packages: all present"; return 0; }
   if [ "${NO_INSTALL:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
-    log "packages: missing ${pkgs[*]} (not installing; tests needing them are skipped)"; return 0
+    log "packages: missing ${pkgs[*]} ${lean[*]} (not installing; tests needing them are skipped)"; return 0
   fi
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { log "packages: missing ${pkgs[*]}, not root and no sudo: install them first"; return 1; }
+    command -v sudo >/dev/null || { log "packages: missing ${pkgs[*]} ${lean[*]}, not root and no sudo: install them first"; return 1; }
     sudo=(sudo)
   fi
-  log "packages: installing ${pkgs[*]}"
+  log "packages: installing ${pkgs[*]} ${lean[*]}"
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${pkgs[@]}" >/dev/null ||
+    { [ ${#pkgs[@]} -eq 0 ] || "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${pkgs[@]}" >/dev/null; } &&
+    { [ ${#lean[@]} -eq 0 ] || "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${lean[@]}" >/dev/null; } ||
     { log "packages: apt-get failed"; return 1; }
 }
 install_missing || exit 2
