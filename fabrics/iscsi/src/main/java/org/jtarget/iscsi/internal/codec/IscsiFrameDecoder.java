@@ -1,7 +1,6 @@
 package org.jtarget.iscsi.internal.codec;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -22,20 +21,14 @@ import org.jtarget.iscsi.internal.pdu.Reject;
  * </pre>
  *
  * TotalAHSLength is BHS byte 4 (in words), DataSegmentLength bytes 5-7. Each socket read is parsed where
- * the socket put it: the data segment of a PDU is a retained slice of that buffer (no copy). A frame that
- * straddles reads is gathered from retained slices of them in a composite buffer when it is large (at least
- * {@value #GATHER_FRAME} bytes: a 256 KiB Data-Out arrives in several reads, and copying it cost as much CPU
- * as the socket reads), and copied into a buffer of its own when it is small (merging every read into one
- * growing buffer would copy each 64 KiB Data-Out payload once more). A bad data
+ * the socket put it: the data segment of a PDU is a retained slice of that buffer (no copy). Only the frame
+ * that straddles two reads is copied, into a buffer of its own that the next reads complete (merging every
+ * read into one growing buffer would copy each 64 KiB Data-Out payload once more). A bad data
  * digest gives a {@link MalformedPdu} (the initiator gets a Reject and may retry); a bad header digest or a
  * segment larger than our MaxRecvDataSegmentLength leave the stream unusable: a fatal MalformedPdu, and
  * all later input is discarded until the handler closes the connection. Not sharable.
  */
 public final class IscsiFrameDecoder extends ChannelInboundHandlerAdapter {
-    /** Frames from this size on that straddle reads are gathered from slices, smaller ones copied. */
-    static final int GATHER_FRAME = 16 * 1024;
-    /** Enough components for the largest frame (16 MiB) in reads of the receive allocator's minimum (4 KiB). */
-    private static final int MAX_COMPONENTS = 4096 + 2;
     private final ConnectionSettings settings;
     private final IscsiPduDecoder pduDecoder = new IscsiPduDecoder();
     private final List<Object> out = new ArrayList<>(1);
@@ -60,13 +53,8 @@ public final class IscsiFrameDecoder extends ChannelInboundHandlerAdapter {
             if (pending == null) {
                 frames(ctx, in);
                 if (in.isReadable() && !broken) {
-                    if (in.readableBytes() >= Bhs.LENGTH && wanted(in) >= GATHER_FRAME) {
-                        pending = ctx.alloc().compositeDirectBuffer(MAX_COMPONENTS)
-                                .addComponent(true, in.readRetainedSlice(in.readableBytes()));
-                    } else {
-                        ByteBuf rest = ctx.alloc().directBuffer(Math.max(wanted(in), in.readableBytes()));
-                        pending = rest.writeBytes(in);
-                    }
+                    ByteBuf rest = ctx.alloc().directBuffer(Math.max(wanted(in), in.readableBytes()));
+                    pending = rest.writeBytes(in);
                 }
             }
         } finally {
@@ -75,22 +63,13 @@ public final class IscsiFrameDecoder extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Takes from {@code in} what completes the pending frame, first its header (to learn its length), then
-     * the rest (as slices for a large frame, else copied), and passes the frame on once whole; the rest of
-     * {@code in} is left to be parsed in place.
+     * Copies from {@code in} what completes the pending frame, first its header (to learn its length), then
+     * the rest, and passes the frame on once whole; the rest of {@code in} is left to be parsed in place.
      */
     private void complete(ChannelHandlerContext ctx, ByteBuf in) {
         int want;
         while ((want = wanted(pending) - pending.readableBytes()) > 0 && in.isReadable()) {
             int n = Math.min(want, in.readableBytes());
-            if (!(pending instanceof CompositeByteBuf) && pending.readableBytes() >= Bhs.LENGTH
-                    && wanted(pending) >= GATHER_FRAME) { // the header told: a large frame, gather the rest
-                pending = ctx.alloc().compositeDirectBuffer(MAX_COMPONENTS).addComponent(true, pending);
-            }
-            if (pending instanceof CompositeByteBuf gathered) {
-                gathered.addComponent(true, in.readRetainedSlice(n));
-                continue;
-            }
             if (pending.maxFastWritableBytes() < n) {
                 ByteBuf whole = ctx.alloc().directBuffer(pending.readableBytes() + want);
                 whole.writeBytes(pending);

@@ -50,41 +50,6 @@ class IscsiFrameDecoderTest {
     }
 
     @Test
-    void aLargeFrameSplitOverManyReadsIsGatheredFromTheReadsWithoutACopy() {
-        settings.maxRecvDataSegmentLength(262144);
-        EmbeddedChannel decoder = new EmbeddedChannel(new IscsiFrameDecoder(settings));
-        byte[] payload = new byte[200_000];
-        new java.util.Random(7).nextBytes(payload);
-        ByteBuf wire = Unpooled.wrappedBuffer(encode(new NopOut(true, 0, 1, -1, 1, 1, Unpooled.wrappedBuffer(payload))),
-                encode(ping("next")));
-        java.util.List<ByteBuf> reads = new java.util.ArrayList<>();
-        // the first read ends inside the BHS, the others in the data segment; the last also holds the next PDU
-        for (int n : new int[] {20, 30_000, 1, 65_536, 65_536}) {
-            ByteBuf read = Unpooled.directBuffer(n).writeBytes(wire, n);
-            reads.add(read.retain());
-            assertFalse(decoder.writeInbound(read));
-        }
-        ByteBuf last = Unpooled.directBuffer(wire.readableBytes()).writeBytes(wire);
-        reads.add(last.retain());
-        assertTrue(decoder.writeInbound(last));
-        NopOut big = decoder.readInbound();
-        NopOut next = decoder.readInbound();
-        byte[] got = new byte[big.data().readableBytes()];
-        big.data().getBytes(big.data().readerIndex(), got);
-        org.junit.jupiter.api.Assertions.assertArrayEquals(payload, got);
-        assertEquals("next", next.data().toString(StandardCharsets.US_ASCII));
-        assertTrue(big.data().nioBufferCount() > 1, "gathered from the reads' buffers, not copied into one");
-        assertTrue(reads.get(3).refCnt() > 1, "a read inside the data segment is still referenced by the PDU");
-        big.release();
-        next.release();
-        for (ByteBuf r : reads) {
-            assertEquals(1, r.refCnt(), "only the test's own reference is left");
-            r.release();
-        }
-        assertFalse(decoder.finish());
-    }
-
-    @Test
     void twoPdusInOneReadGiveTwoMessages() {
         EmbeddedChannel decoder = new EmbeddedChannel(new IscsiFrameDecoder(settings));
         ByteBuf both = Unpooled.wrappedBuffer(encode(ping("a")), encode(ping("bcdef")));
