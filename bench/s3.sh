@@ -13,7 +13,10 @@
 #   untimed objects in its own JVM.
 # Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
 #      RUNS (default 2, each prints a row), WARMUP (default 3 rounds of MB MiB), WARM (default 512 PUTs),
-#      OUT (default bench/target/s3), S3PROXY_JAR, JTARGET.
+#      OUT (default bench/target/s3), S3PROXY_JAR, JTARGET,
+#      SERVER=rgw: a Ceph RADOS Gateway instead of S3Proxy (Debian's ceph-mon, ceph-osd, radosgw: a throw-away
+#      cluster of one monitor and one memstore OSD under $OUT/ceph, started by CephRgwMain from the test classes);
+#      its CPU is the three daemons'.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -27,14 +30,29 @@ CP=$ROOT/backstores/s3/target/test-classes:$ROOT/backstores/s3/target/classes
   { echo "s3.sh: S3PutBench not built (mvn -o -q -pl backstores/s3 -am test-compile)" >&2; exit 2; }
 qemu-img --help 2>/dev/null | grep -q iscsi || { echo "s3.sh: qemu-img with iscsi missing (qemu-utils qemu-block-extra)" >&2; exit 2; }
 rm -rf "$OUT"; mkdir -p "$OUT/s3data/luns"
-SPORT=$("$HERE/free-port.sh") || exit 1
-printf '%s\n' "s3proxy.endpoint=http://127.0.0.1:$SPORT" jclouds.provider=filesystem "jclouds.filesystem.basedir=$OUT/s3data" \
-  s3proxy.authorization=aws-v2-or-v4 "s3proxy.identity=$ACCESS" "s3proxy.credential=$SECRET" > "$OUT/s3proxy.properties"
-java -Xmx512m -jar "$S3PROXY_JAR" --properties "$OUT/s3proxy.properties" > "$OUT/s3proxy.log" 2>&1 &
-SPID=$!
+if [ "${SERVER:-s3proxy}" = rgw ]; then
+  command -v radosgw >/dev/null || { echo "s3.sh: SERVER=rgw needs radosgw, ceph-osd, ceph-mon (apt-get install --no-install-recommends ceph-mon ceph-osd radosgw ceph-common)" >&2; exit 2; }
+  ACCESS=jtarget-test SECRET=s3cr3t-Test-Key-0123456789   # CephRgwServer's throw-away test user
+  mkfifo "$OUT/rgw.in"
+  java -Djtarget.ceph.memstore.bytes=$((8 << 30)) -cp "$CP" org.jtarget.backstore.s3.internal.CephRgwMain "$OUT/ceph" luns < "$OUT/rgw.in" > "$OUT/rgw.log" 2>&1 &
+  SPID=$!
+  exec 4> "$OUT/rgw.in"   # CephRgwMain serves until this closes
+  for _ in $(seq 360); do grep -q '^pids ' "$OUT/rgw.log" && break; kill -0 "$SPID" 2>/dev/null || break; sleep 0.5; done
+  grep -q '^pids ' "$OUT/rgw.log" || { echo "s3.sh: Ceph RGW did not start, see $OUT/rgw.log" >&2; exec 4>&-; wait "$SPID"; exit 1; }
+  SPORT=$(sed -n 's/^endpoint http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$OUT/rgw.log")
+  SPIDS=$(sed -n 's/^pids //p' "$OUT/rgw.log")
+  stop_server() { exec 4>&-; wait "$SPID" 2>/dev/null; }
+else
+  SPORT=$("$HERE/free-port.sh") || exit 1
+  printf '%s\n' "s3proxy.endpoint=http://127.0.0.1:$SPORT" jclouds.provider=filesystem "jclouds.filesystem.basedir=$OUT/s3data" \
+    s3proxy.authorization=aws-v2-or-v4 "s3proxy.identity=$ACCESS" "s3proxy.credential=$SECRET" > "$OUT/s3proxy.properties"
+  java -Xmx512m -jar "$S3PROXY_JAR" --properties "$OUT/s3proxy.properties" > "$OUT/s3proxy.log" 2>&1 &
+  SPID=$! SPIDS=$!
+  stop_server() { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
+fi
 JPORT=$("$HERE/free-port.sh") || exit 1
 while [ "$JPORT" = "$SPORT" ]; do JPORT=$("$HERE/free-port.sh") || exit 1; done
-cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
+cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; stop_server; }
 trap cleanup EXIT
 for _ in $(seq 120); do (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null && break; sleep 0.5; done
 "$HERE/jtarget-peer.sh" start "$JPORT" "$OUT" || exit 1
@@ -45,11 +63,11 @@ ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JP
 
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 now() { date +%s.%N; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }  # user+system CPU, 1/100 s
+ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }  # user+system CPU, 1/100 s
 TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.time")  # the initiator's own CPU too
-cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks "$SPID") - s0)) q=""
+cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks $SPIDS) - s0)) q=""
         [ "${2:-}" = qemu ] && [ -s "$OUT/qemu.time" ] && q=$(awk '{ printf " qemu-io %.2f", $1 + $2 }' "$OUT/qemu.time")
-        printf '%s: cpu seconds jtarget %d.%02d s3proxy %d.%02d%s\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) "$q" >> "$OUT/cpu.log"; }
+        printf '%s: cpu seconds jtarget %d.%02d '"${SERVER:-s3proxy}"' %d.%02d%s\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) "$q" >> "$OUT/cpu.log"; }
 jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
   local args=() i t0 t1
   for ((i = 0; i < MB; i++)); do
@@ -71,8 +89,8 @@ export S3_SECRET_KEY=$SECRET
 for ((w = 0; w < WARMUP; w++)); do jtarget_run $(((w % 2) * MB)) > /dev/null; done  # the JVM compiles, connections open
 printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
 for ((r = 1; r <= RUNS; r++)); do
-  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget" qemu
-  j0=$(ticks "$JPID") s0=$(ticks "$SPID"); d=$(direct_run "$r"); cpu "run $r straight"
+  j0=$(ticks "$JPID") s0=$(ticks $SPIDS); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget" qemu
+  j0=$(ticks "$JPID") s0=$(ticks $SPIDS); d=$(direct_run "$r"); cpu "run $r straight"
   printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" \
     "$(awk -v a="$j" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$(cut -d' ' -f1 /proc/loadavg)"
 done

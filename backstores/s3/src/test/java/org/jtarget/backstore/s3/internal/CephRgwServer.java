@@ -26,9 +26,9 @@ import java.util.regex.Pattern;
 /**
  * A real Ceph RADOS Gateway for tests, from Debian's own packages (bookworm: Ceph 16.2.15 Pacific; {@code ceph-mon},
  * {@code ceph-osd}, {@code radosgw}, {@code ceph-common}): a throw-away cluster of one monitor and one OSD
- * ({@code memstore}: objects in memory, 1 GiB at most), no cephx, and radosgw's beast frontend, everything under
- * {@code dir} and on 127.0.0.1 (free ports for the monitor and the gateway; the OSD takes its own from Ceph's
- * range). No manager daemon: the gateway does not need one. Each daemon runs in the foreground as a child of
+ * ({@code memstore}: objects in memory, 1 GiB at most unless jtarget.ceph.memstore.bytes says otherwise), no
+ * cephx, and radosgw's beast frontend, everything under {@code dir} and on 127.0.0.1 (free ports for the monitor
+ * and the gateway; the OSD takes its own from Ceph's range). No manager daemon: the gateway does not need one. Each daemon runs in the foreground as a child of
  * the test, so it is stopped by PID in {@link #close()}; nothing is left outside {@code dir}.
  */
 final class CephRgwServer implements AutoCloseable {
@@ -38,6 +38,8 @@ final class CephRgwServer implements AutoCloseable {
             "radosgw-admin", "ceph", "rados");
     private static final Pattern MARKER = Pattern.compile("\"marker\": \"([^\"]+)\"");
     private static final Duration START = Duration.ofSeconds(120);
+    /** The OSD's memory for objects: 1 GiB, or the system property jtarget.ceph.memstore.bytes (the bench's). */
+    private static final long MEMSTORE_BYTES = Long.getLong("jtarget.ceph.memstore.bytes", 1L << 30);
     private static final Duration COMMAND = Duration.ofSeconds(60);
 
     private final Path dir;
@@ -143,18 +145,23 @@ final class CephRgwServer implements AutoCloseable {
                 [osd.0]
                 osd data = %3$s/osd
                 osd objectstore = memstore
-                memstore device bytes = 1073741824
+                memstore device bytes = %5$d
                 osd op num shards = 1
                 osd op num threads per shard = 2
                 [client.rgw]
                 rgw frontends = beast endpoint=127.0.0.1:%4$d
                 rgw data = %3$s/rgw
                 rgw thread pool size = 8
-                """.formatted(fsid, monPort, dir, rgwPort);
+                """.formatted(fsid, monPort, dir, rgwPort, MEMSTORE_BYTES);
     }
 
     String endpoint() {
         return "http://127.0.0.1:" + port;
+    }
+
+    /** The daemons' process ids, space-separated, in start order. */
+    String pids() {
+        return String.join(" ", daemons.values().stream().map(p -> Long.toString(p.pid())).toList());
     }
 
     /** Creates a bucket through S3 (PUT /BUCKET/) as the test user. */
