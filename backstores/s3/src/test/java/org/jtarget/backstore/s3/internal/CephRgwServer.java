@@ -58,6 +58,14 @@ final class CephRgwServer implements AutoCloseable {
 
     /** Starts the cluster and the gateway and creates the S3 user {@link #ACCESS_KEY}; skips where Ceph is missing. */
     static CephRgwServer start(Path dir) throws IOException, InterruptedException {
+        return start(dir, null);
+    }
+
+    /**
+     * @param dnsName null, or the host name under which the gateway also takes virtual-host requests
+     *                ({@code BUCKET.dnsName}, from the Host header: {@code rgw dns name})
+     */
+    static CephRgwServer start(Path dir, String dnsName) throws IOException, InterruptedException {
         for (String tool : TOOLS) {
             if (!onPath(tool)) {
                 // surefire does not show why a class was skipped in @BeforeAll: say it here
@@ -74,7 +82,8 @@ final class CephRgwServer implements AutoCloseable {
         int monPort = freePort();
         CephRgwServer server = new CephRgwServer(dir, freePort());
         String fsid = UUID.randomUUID().toString();
-        Files.writeString(server.conf, config(dir, fsid, monPort, server.port));
+        Files.writeString(server.conf, config(dir, fsid, monPort, server.port)
+                + (dnsName == null ? "" : "rgw dns name = " + dnsName + "\n"));
         boolean started = false;
         long t0 = System.nanoTime();
         try {
@@ -157,6 +166,10 @@ final class CephRgwServer implements AutoCloseable {
 
     String endpoint() {
         return "http://127.0.0.1:" + port;
+    }
+
+    int port() {
+        return port;
     }
 
     /** The daemons' process ids, space-separated, in start order. */
