@@ -173,6 +173,11 @@ class KernelInitiatorIT {
             "        vendor \"JTARGET\"",
             "        product \".*\"",
             "        path_grouping_policy group_by_prio",
+            // round-robin, one request per path: once both groups are active/optimized and group_by_prio puts
+            // both paths in one group, I/O goes through both. With the default service-time, a single dd keeps
+            // to whichever path came first in the group (equal load), which left west unused in one CI run.
+            "        path_selector \"round-robin 0\"",
+            "        rr_min_io_rq 1",
             "        prio alua",
             "        hardware_handler \"1 alua\"",
             "        path_checker tur",
