@@ -274,7 +274,7 @@ final class BlockDevice {
     static Unmap unmap(String choice, Path real, boolean block, boolean punch, boolean discard)
             throws BackstoreException {
         String c = choice == null ? "auto" : choice.trim();
-        String why = null;
+        String why = null; // what the device lacks for a known choice; null for an unknown one
         switch (c) {
             case "auto":
                 return punch ? Unmap.ZEROES : discard ? Unmap.DISCARD : Unmap.NONE;
@@ -295,7 +295,7 @@ final class BlockDevice {
                         + " BLKDISCARD is for block devices";
                 break;
             default:
-                why = null;
+                break;
         }
         throw BackstoreParameters.invalid("unmap: " + c + " (expected: " + String.join(", ", UNMAP_CHOICES)
                 + (why == null ? "" : "; " + why) + ")");
@@ -352,12 +352,12 @@ final class BlockDevice {
                 Math.max(0, atomic));
     }
 
-    /** Reads {@code length} bytes at {@code offset} into the memory at {@code address} (aligned when direct). */
     /** The open descriptor (for {@link Aio}; closed by {@link #close()}). */
     int fd() {
         return fd;
     }
 
+    /** Reads {@code length} bytes at {@code offset} into the memory at {@code address} (aligned when direct). */
     void read(long address, int length, long offset) throws IOException {
         int done = 0;
         while (done < length) {

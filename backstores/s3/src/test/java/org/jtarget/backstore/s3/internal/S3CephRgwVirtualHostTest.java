@@ -1,7 +1,5 @@
 package org.jtarget.backstore.s3.internal;
 
-
-import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,32 +31,7 @@ class S3CephRgwVirtualHostTest extends VirtualHostChecks {
     }
 
     @Override
-    String host() {
-        return HOST;
-    }
-
-    @Override
-    int port() {
-        return server.port();
-    }
-
-    @Override
-    String accessKey() {
-        return CephRgwServer.ACCESS_KEY;
-    }
-
-    @Override
-    String secretKey() {
-        return CephRgwServer.SECRET_KEY;
-    }
-
-    @Override
-    byte[] stored(String bucket, String key) throws Exception {
-        return server.stored(bucket, key);
-    }
-
-    @Override
-    Path home(String name) throws IOException {
-        return folder(dir, name);
+    Server server() {
+        return new Server(HOST, server.port(), CephRgwServer.ACCESS_KEY, CephRgwServer.SECRET_KEY, server::stored, dir);
     }
 }

@@ -3,7 +3,6 @@ package org.jtarget.backstore.s3.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -38,34 +37,11 @@ class S3VirtualHostTest extends VirtualHostChecks {
     }
 
     @Override
-    String host() {
-        return HOST;
-    }
-
-    @Override
-    int port() {
-        return server.port();
-    }
-
-    @Override
-    String accessKey() {
-        return S3ProxyServer.ACCESS_KEY;
-    }
-
-    @Override
-    String secretKey() {
-        return S3ProxyServer.SECRET_KEY;
-    }
-
-    @Override
-    byte[] stored(String bucket, String key) throws IOException {
-        Path file = server.basedir().resolve(bucket).resolve(key);
-        return Files.exists(file) ? Files.readAllBytes(file) : null;
-    }
-
-    @Override
-    Path home(String name) throws IOException {
-        return folder(dir, name);
+    Server server() {
+        return new Server(HOST, server.port(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY, (bucket, key) -> {
+            Path file = server.basedir().resolve(bucket).resolve(key); // bucket = folder, object = file
+            return Files.exists(file) ? Files.readAllBytes(file) : null;
+        }, dir);
     }
 
     @Test

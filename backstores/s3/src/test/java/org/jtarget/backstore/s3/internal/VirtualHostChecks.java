@@ -31,27 +31,39 @@ import org.junit.jupiter.api.Test;
 abstract class VirtualHostChecks {
     static final int MIB = 1 << 20;
 
-    abstract String host();
-
-    abstract int port();
-
-    abstract String accessKey();
-
-    abstract String secretKey();
-
     /** What the server itself stored for {@code key} in {@code bucket} (not read through S3), or null. */
-    abstract byte[] stored(String bucket, String key) throws Exception;
+    interface Storage {
+        byte[] get(String bucket, String key) throws Exception;
+    }
 
-    /** Where the backstore keeps its local cache (a fresh folder per name). */
-    abstract Path home(String name) throws IOException;
+    /**
+     * The server under test: virtual-host requests for {@code host}, on {@code port}; {@code dir} holds the
+     * backstore's local caches.
+     */
+    record Server(String host, int port, String accessKey, String secretKey, Storage storage, Path dir) {
+    }
+
+    abstract Server server();
+
+    private String host() {
+        return server().host();
+    }
+
+    private byte[] stored(String bucket, String key) throws Exception {
+        return server().storage().get(bucket, key);
+    }
+
+    private Path home(String name) throws IOException {
+        return Files.createDirectories(server().dir().resolve(name));
+    }
 
     final String endpoint() {
-        return "http://" + host() + ":" + port();
+        return "http://" + host() + ":" + server().port();
     }
 
     final S3Client client(String bucket, boolean pathStyle) {
         return new S3Client(S3ClientTest.HTTP, URI.create(endpoint()), bucket, pathStyle,
-                new SigV4(accessKey(), secretKey(), "us-east-1"), 1, 0);
+                new SigV4(server().accessKey(), server().secretKey(), "us-east-1"), 1, 0);
     }
 
     @Test
@@ -73,7 +85,8 @@ abstract class VirtualHostChecks {
     @Test
     void backstoreWithPathStyleFalseStoresObjectsAndReadsThemBackAfterReopening() throws Exception {
         Map<String, String> params = Map.of("bucket", "vhost", "size", "8M", "endpoint", endpoint(),
-                "path_style", "false", "access_key", accessKey(), "secret_key", secretKey(), "cache_size", "4M");
+                "path_style", "false", "access_key", server().accessKey(), "secret_key", server().secretKey(),
+                "cache_size", "4M");
         byte[] pattern = new byte[2 * MIB + 4096];
         for (int i = 0; i < pattern.length; i++) {
             pattern[i] = (byte) (i * 13 + 5);
@@ -128,9 +141,5 @@ abstract class VirtualHostChecks {
     /** A test server's bucket creation. */
     interface S3Like {
         void bucket(String name) throws Exception;
-    }
-
-    static Path folder(Path parent, String name) throws IOException {
-        return Files.createDirectories(parent.resolve(name));
     }
 }
