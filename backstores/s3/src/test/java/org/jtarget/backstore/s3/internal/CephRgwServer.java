@@ -212,8 +212,11 @@ final class CephRgwServer implements AutoCloseable {
     private void daemon(String name, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(args[0], "-c", conf.toString(), "-f"));
         cmd.addAll(List.of(args).subList(1, args.length));
-        daemons.put(args[0], new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("log").resolve(name + ".out").toFile()).start());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("log").resolve(name + ".out").toFile()).start();
+        daemons.put(args[0], p);
+        // close() stops it; this covers a test JVM that exits without reaching close() (killed, System.exit)
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "stop " + args[0] + " " + p.pid()));
     }
 
     /** Runs a command to its end (at most {@link #COMMAND}); fails with its output unless it exits with 0. */
