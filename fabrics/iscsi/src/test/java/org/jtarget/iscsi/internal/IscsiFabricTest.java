@@ -1,6 +1,7 @@
 package org.jtarget.iscsi.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,12 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import org.jtarget.iscsi.internal.testing.FakeTargetCore;
 import org.jtarget.spi.fabric.FabricException;
 import org.junit.jupiter.api.AfterEach;
@@ -69,12 +76,46 @@ class IscsiFabricTest {
     }
 
     /**
-     * A connection to {@code address} is refused. The port was an ephemeral one, so a client may, rarely, be given
-     * the same port as its own source port: with nobody listening, TCP then connects the socket to itself
-     * (simultaneous open), which is no listener either (this made the test fail once in CI).
+     * This process holds no listening socket on {@code address}'s port. The port was an ephemeral one, freed by the
+     * stop, so another process may take it at once (that made a connection probe fail in CI twice: once a
+     * self-connection, once a stranger's listener). On Linux the kernel's socket table says whose listener it is:
+     * a listening socket on that port whose inode is one of this process's file descriptors. Elsewhere, a connection
+     * must be refused.
      */
-    private static void assertNothingListens(InetSocketAddress address) {
+    private static void assertNothingListens(InetSocketAddress address) throws IOException {
+        Path self = Path.of("/proc/self/fd");
+        if (Files.isDirectory(self) && Files.isReadable(Path.of("/proc/net/tcp"))) {
+            Set<String> ours = new HashSet<>();
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(self)) {
+                for (Path fd : fds) {
+                    try {
+                        ours.add(Files.readSymbolicLink(fd).toString());
+                    } catch (IOException closedMeanwhile) {
+                        // the directory stream's own descriptor, or one closed since the listing
+                    }
+                }
+            }
+            for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+                Path file = Path.of(table);
+                if (!Files.isReadable(file)) {
+                    continue;
+                }
+                for (String line : Files.readAllLines(file)) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length < 10 || !f[1].contains(":") || !"0A".equals(f[3])) {
+                        continue; // the header, or not a listening socket
+                    }
+                    int port = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+                    if (port == address.getPort()) {
+                        assertFalse(ours.contains("socket:[" + f[9] + "]"),
+                                "this process still listens on " + address + " (" + table + ": " + line.trim() + ")");
+                    }
+                }
+            }
+            return;
+        }
         try (Socket s = new Socket(address.getAddress(), address.getPort())) {
+            // with nobody listening TCP may connect a client given that port as its source port to itself
             assertEquals(address.getPort(), s.getLocalPort(), "something accepted a connection on " + address);
         } catch (IOException refused) {
             // nobody listens: what the test expects
