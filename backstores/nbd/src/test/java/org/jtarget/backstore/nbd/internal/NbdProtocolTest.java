@@ -426,6 +426,85 @@ class NbdProtocolTest extends ClientFixture {
         assertEquals(2048, b.blockCount(), "the size it opened with");
     }
 
+    /** How a broken server answers a read: each ends the connection as a protocol error of the named kind. */
+    enum Garbage {
+        BAD_MAGIC("bad reply magic 0x12345678") {
+            @Override
+            void answer(FakeNbdServer.Conn c, FakeNbdServer.Req r) throws IOException {
+                c.out.writeInt(0x12345678);
+                c.out.write(new byte[12]);
+                c.out.flush();
+            }
+        },
+        UNKNOWN_HANDLE("simple reply for unknown handle ") {
+            @Override
+            void answer(FakeNbdServer.Conn c, FakeNbdServer.Req r) throws IOException {
+                c.simple(r.handle() + 99, 0, new byte[512]);
+            }
+        },
+        HUGE_CHUNK("structured reply chunk of 4294967295 bytes (expected: at most ") {
+            @Override
+            void answer(FakeNbdServer.Conn c, FakeNbdServer.Req r) throws IOException {
+                c.out.writeInt(Nbd.STRUCTURED_REPLY_MAGIC);
+                c.out.writeShort(Nbd.REPLY_FLAG_DONE);
+                c.out.writeShort(1); // NBD_REPLY_TYPE_OFFSET_DATA
+                c.out.writeLong(r.handle());
+                c.out.writeInt(-1); // a length of 4 GiB - 1 that a client must not wait to buffer
+                c.out.flush();
+            }
+        };
+
+        final String named;
+
+        Garbage(String named) {
+            this.named = named;
+        }
+
+        abstract void answer(FakeNbdServer.Conn c, FakeNbdServer.Req r) throws IOException;
+    }
+
+    @Test
+    void aServerThatAnswersGarbageFailsTheReadNotReadyWithinTheRetryBound() throws Exception {
+        for (Garbage g : Garbage.values()) {
+            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+            FakeNbdServer s = server(c -> {
+                c.negotiate(1 << 20, 0, true);
+                g.answer(c, c.request());
+                answered.incrementAndGet();
+                c.in.read(); // until the client closes the connection
+            });
+            Backstore b = opened(s.uri(""));
+            long start = System.nanoTime();
+            BackstoreException e = failure(b.read(2, 1, UnpooledByteBufAllocator.DEFAULT));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertEquals(SenseReason.LOGICAL_UNIT_NOT_READY, e.reason(), g + ": " + e.getMessage());
+            assertTrue(e.getMessage().contains("protocol error from ") && e.getMessage().contains(g.named),
+                    g + ": the failure names what the server did wrong: " + e.getMessage());
+            // retried on new connections (the server may have been replaced) until 3 s after the first loss
+            assertTrue(millis >= 2900 && millis < 8000, g + ": failed after " + millis + " ms");
+            assertTrue(answered.get() >= 2, g + ": " + answered.get() + " connections tried");
+        }
+    }
+
+    @Test
+    void aReadAnsweredWithGarbageOnceIsAnsweredOnTheNextConnection() throws Exception {
+        byte[] data = pattern(512, 9);
+        FakeNbdServer s = server(c -> {
+            boolean first = firstConnection.compareAndSet(true, false);
+            c.negotiate(1 << 20, 0, false);
+            FakeNbdServer.Req r = c.request();
+            if (first) {
+                Garbage.BAD_MAGIC.answer(c, r);
+            } else {
+                c.simple(r.handle(), 0, data);
+            }
+            c.in.read();
+        });
+        Backstore b = opened(s.uri(""));
+        assertArrayEquals(data, bytes(b.read(4, 1, UnpooledByteBufAllocator.DEFAULT).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+        assertEquals(2, s.accepted, "the garbled connection was given up and the read sent again on a new one");
+    }
+
     private final java.util.concurrent.atomic.AtomicBoolean firstConnection = new java.util.concurrent.atomic.AtomicBoolean(true);
 
     private static BackstoreException waitForNotReady(Backstore b) throws Exception {
