@@ -16,7 +16,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,6 +35,11 @@ final class S3Client {
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(20);
     /** No new try starts after this much time on one request: a hung server fails it within about a minute. */
     static final Duration RETRY_BUDGET = Duration.ofSeconds(45);
+    /**
+     * The most of one response body that is kept: the largest object (64 MiB) and room for a listing page. A server
+     * that sends more (a wrong endpoint, a broken proxy) fails that request instead of filling the heap.
+     */
+    static final int MAX_BODY = (64 << 20) + (1 << 20);
     private static final Pattern CODE = Pattern.compile("<Code>([^<]*)</Code>");
     private static final Pattern MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
     private static final Pattern KEY = Pattern.compile("<Key>([^<]*)</Key>");
@@ -51,6 +59,7 @@ final class S3Client {
     private final SigV4 signer;
     private final int attempts;
     private final long backoffMillis;
+    private final Duration timeout;
 
     /**
      * @param attempts      tries per request (at least 1)
@@ -58,6 +67,13 @@ final class S3Client {
      */
     S3Client(HttpClient http, URI endpoint, String bucket, boolean pathStyle, SigV4 signer, int attempts,
              long backoffMillis) {
+        this(http, endpoint, bucket, pathStyle, signer, attempts, backoffMillis, REQUEST_TIMEOUT);
+    }
+
+    /** @param timeout what one attempt waits for the response headers, and for each next part of the body */
+    S3Client(HttpClient http, URI endpoint, String bucket, boolean pathStyle, SigV4 signer, int attempts,
+             long backoffMillis, Duration timeout) {
+        this.timeout = timeout;
         this.http = http;
         this.endpoint = endpoint;
         this.bucket = bucket;
@@ -170,8 +186,9 @@ final class S3Client {
                 }
                 last = error(method, key, r);
             } catch (HttpTimeoutException e) {
-                last = new S3Exception(method + " " + where(key) + ": no answer within " + REQUEST_TIMEOUT.toSeconds()
-                        + " s", e);
+                String m = e.getMessage();
+                last = new S3Exception(method + " " + where(key) + ": " + (m != null && m.startsWith("response body")
+                        ? m : "no answer within " + timeout.toSeconds() + " s"), e);
             } catch (ConnectException e) {
                 last = unresolved(e)
                         ? new S3Exception(endpoint.getScheme() + "://" + host() + ": unknown host" + (pathStyle ? ""
@@ -202,14 +219,17 @@ final class S3Client {
         signed.put("host", authority);
         signed.put("x-amz-content-sha256", hash);
         signed.put("x-amz-date", now.format(SigV4.AMZ_DATE));
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT)
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("x-amz-content-sha256", hash)
                 .header("x-amz-date", signed.get("x-amz-date"))
                 .header("Authorization", signer.authorization(method, path, query, signed, hash, now));
         extraHeaders.forEach(b::header);
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : publisher(body));
         try {
-            return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            // a HEAD answer declares the object's length but has no body
+            return http.send(b.build(), info -> new BoundedBody(MAX_BODY,
+                    "HEAD".equals(method) ? -1 : info.headers().firstValueAsLong("Content-Length").orElse(-1),
+                    timeout));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new S3Exception(400, "Interrupted", method + " " + where(key) + ": interrupted");
@@ -277,6 +297,134 @@ final class S3Client {
     private static String unescapeXml(String s) {
         return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'")
                 .replace("&amp;", "&");
+    }
+
+    /**
+     * A response body as one array, at most {@code max} bytes: a longer one (declared, or as it arrives) is
+     * cancelled, which closes the connection, and the request fails with an IOException that says so. The request's
+     * timeout covers only the wait for the response headers: a body that stops arriving for {@code idle} is
+     * cancelled the same way, with an {@link HttpTimeoutException}.
+     */
+    static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final int max;
+        private final long declared;
+        private final Duration idle;
+        private volatile long progress; // bytes received when the idle check last saw some arrive
+        private volatile long progressNanos = System.nanoTime(); // and when that was
+        private volatile long arrived;
+        private volatile CompletableFuture<Void> timer;
+        private final CompletableFuture<byte[]> body = new CompletableFuture<>();
+        private final List<ByteBuffer> parts = new ArrayList<>(); // guarded by this, as received: the idle check
+        private long received;                                     // may finish the body from another thread
+        private Flow.Subscription subscription;
+
+        BoundedBody(int max, long declared, Duration idle) {
+            this.max = max;
+            this.declared = declared;
+            this.idle = idle;
+        }
+
+        /**
+         * Looks again after half of {@code idle}. The wait is a {@code completeOnTimeout}, whose scheduled task is removed
+         * when {@link #finish} completes it early: nothing keeps a finished body (and so its bytes) reachable.
+         */
+        private void watch() {
+            CompletableFuture<Void> t = new CompletableFuture<>();
+            timer = t;
+            t.completeOnTimeout(null, Math.max(1, idle.toMillis() / 2), TimeUnit.MILLISECONDS).thenRun(this::look);
+            if (body.isDone()) {
+                t.complete(null); // finished meanwhile, after finish() completed the previous wait
+            }
+        }
+
+        /** A body that received nothing for {@code idle} (give or take half of it) is given up. */
+        private void look() {
+            if (body.isDone()) {
+                return;
+            }
+            long now = arrived;
+            long nanos = System.nanoTime();
+            if (now != progress) {
+                progress = now;
+                progressNanos = nanos;
+            } else if (nanos - progressNanos >= idle.toNanos()) {
+                finish(new HttpTimeoutException("response body: nothing for " + idle.toMillis() + " ms after " + now
+                        + " bytes"));
+                subscription.cancel();
+                return;
+            }
+            watch();
+        }
+
+        /** Completes the body with {@code result} (a byte array or a Throwable) and stops the idle check. */
+        private synchronized void finish(Object result) {
+            parts.clear();
+            if (result instanceof Throwable t) {
+                body.completeExceptionally(t);
+            } else {
+                body.complete((byte[]) result);
+            }
+            CompletableFuture<Void> t = timer;
+            if (t != null) {
+                t.complete(null);
+            }
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (declared > max) {
+                tooLong("a declared length of " + declared);
+                return;
+            }
+            watch();
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public synchronized void onNext(List<ByteBuffer> items) {
+            if (body.isDone()) {
+                return;
+            }
+            for (ByteBuffer b : items) {
+                received += b.remaining();
+                parts.add(b);
+            }
+            arrived = received;
+            if (received > max) {
+                tooLong("more than " + max);
+            }
+        }
+
+        private void tooLong(String length) {
+            finish(new IOException("response body of " + length + " bytes (expected: at most " + max + ")"));
+            subscription.cancel();
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            finish(t);
+        }
+
+        @Override
+        public synchronized void onComplete() {
+            if (body.isDone()) {
+                return;
+            }
+            byte[] all = new byte[(int) received];
+            int at = 0;
+            for (ByteBuffer b : parts) {
+                int n = b.remaining();
+                b.get(all, at, n);
+                at += n;
+            }
+            finish(all);
+        }
     }
 
     @Override

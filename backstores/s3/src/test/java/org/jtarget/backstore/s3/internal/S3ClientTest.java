@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.ByteBuffer;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -148,6 +150,92 @@ class S3ClientTest {
             assertTrue(e.getMessage().endsWith("HTTP 503 SlowDown (Please reduce your request rate.)"), e.getMessage());
         } finally {
             slow.stop(0);
+        }
+    }
+    /**
+     * A server that answers a GET with more than any object can be (a wrong endpoint, a broken proxy): the request
+     * fails with what happened instead of buffering it all, whether the length is declared or the body streams.
+     */
+    @Test
+    void anEndlessBodyFailsTheRequestInsteadOfFillingTheHeap() throws Exception {
+        java.util.concurrent.atomic.AtomicLong streamed = new java.util.concurrent.atomic.AtomicLong();
+        com.sun.net.httpserver.HttpServer endless = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        endless.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            boolean declared = exchange.getRequestURI().getPath().endsWith("/declared");
+            exchange.sendResponseHeaders(200, declared ? 1L << 40 : 0); // 0: chunked, no length
+            byte[] mib = new byte[1 << 20];
+            try (java.io.OutputStream out = exchange.getResponseBody()) {
+                for (int i = 0; i < 256; i++) { // at most 256 MiB, whatever the client does
+                    out.write(mib);
+                    streamed.addAndGet(mib.length);
+                }
+            } catch (IOException clientGone) {
+                // the client closed the connection: what the test expects
+            }
+        });
+        endless.start();
+        try {
+            S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + endless.getAddress().getPort()), "bkt",
+                    true, new SigV4("a", "b", "us-east-1"), 1, 1);
+            S3Exception e = assertThrows(S3Exception.class, () -> c.get("declared"));
+            assertTrue(e.getMessage().endsWith("response body of a declared length of 1099511627776 bytes (expected: at most "
+                    + S3Client.MAX_BODY + ")"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("GET s3://bkt/declared: "), e.getMessage());
+            streamed.set(0);
+            e = assertThrows(S3Exception.class, () -> c.get("streamed"));
+            assertTrue(e.getMessage().endsWith("response body of more than " + S3Client.MAX_BODY + " bytes (expected: at most "
+                    + S3Client.MAX_BODY + ")"), e.getMessage());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long before;
+            do { // the server's writes stop once the client closed the connection
+                before = streamed.get();
+                Thread.sleep(300); // polling a condition with a deadline
+            } while (streamed.get() != before && System.nanoTime() < deadline);
+            assertTrue(streamed.get() < 128L << 20, "the server could send " + streamed.get() + " bytes: the client kept reading");
+        } finally {
+            endless.stop(0);
+        }
+    }
+
+    /**
+     * The request's timeout covers the wait for the headers only (java.net.http): a server that stops sending in the
+     * middle of a body is given up after the same time without progress, and the request retried, then failed.
+     */
+    @Test
+    void aBodyThatStopsArrivingFailsTheRequestInsteadOfHanging() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        com.sun.net.httpserver.HttpServer stalling = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        stalling.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        stalling.createContext("/", exchange -> {
+            requests.incrementAndGet();
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(200, 1 << 20);
+            try {
+                exchange.getResponseBody().write(new byte[1000]);
+                exchange.getResponseBody().flush();
+                stop.await(60, TimeUnit.SECONDS); // and then nothing more
+            } catch (IOException | InterruptedException e) {
+                // the client gave up or the test ended
+            }
+            exchange.close();
+        });
+        stalling.start();
+        try {
+            S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + stalling.getAddress().getPort()), "bkt",
+                    true, new SigV4("a", "b", "us-east-1"), 2, 1, java.time.Duration.ofMillis(1500));
+            long start = System.nanoTime();
+            S3Exception e = assertThrows(S3Exception.class, () -> c.get("k"));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertEquals("GET s3://bkt/k: response body: nothing for 1500 ms after 1000 bytes", e.getMessage());
+            assertEquals(2, requests.get(), "tried twice");
+            assertTrue(millis >= 3000 && millis < 15_000, "failed after " + millis + " ms");
+        } finally {
+            stop.countDown();
+            stalling.stop(0);
         }
     }
 }
