@@ -179,9 +179,11 @@ final class NbdConnection extends ByteToMessageDecoder {
                 int type = in.getUnsignedShort(start + 6);
                 long handle = in.getLong(start + 8);
                 long length = in.getUnsignedInt(start + 16);
-                if (length > export.maxPayload() + (1 << 16)) {
+                // no request asks for more than this (the server's limit may be up to 4 GiB)
+                long most = Math.min(export.maxPayload(), Export.DEFAULT_MAX_PAYLOAD);
+                if (length > most + (1 << 16)) {
                     protocolError(ctx, "structured reply chunk of " + length + " bytes (expected: at most "
-                            + export.maxPayload() + " and a header)");
+                            + most + " and a header)");
                     return;
                 }
                 if (in.readableBytes() < 20 + length) {

@@ -486,6 +486,40 @@ class NbdProtocolTest extends ClientFixture {
         }
     }
 
+    /** A server whose own limit is 4 GiB cannot make the client buffer more than any request of ours asks for. */
+    @Test
+    void aChunkBeyondWhatWasAskedIsRefusedWhateverTheServersLimit() throws Exception {
+        FakeNbdServer s = server(c -> {
+            c.greet();
+            while (true) {
+                FakeNbdServer.Option o = c.option();
+                if (o.option() == Nbd.OPT_STRUCTURED_REPLY) {
+                    c.reply(o.option(), Nbd.REP_ACK, new byte[0]);
+                } else if (o.option() == Nbd.OPT_GO) {
+                    java.nio.ByteBuffer info = java.nio.ByteBuffer.allocate(14);
+                    info.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(512).putInt(4096).putInt(-1); // max 4 GiB - 1
+                    c.reply(Nbd.OPT_GO, Nbd.REP_INFO, info.array());
+                    c.go(1 << 20, Nbd.FLAG_HAS_FLAGS);
+                    break;
+                } else {
+                    c.reply(o.option(), Nbd.REP_ERR_UNSUP, new byte[0]);
+                }
+            }
+            FakeNbdServer.Req r = c.request();
+            c.out.writeInt(Nbd.STRUCTURED_REPLY_MAGIC);
+            c.out.writeShort(Nbd.REPLY_FLAG_DONE);
+            c.out.writeShort(1); // NBD_REPLY_TYPE_OFFSET_DATA
+            c.out.writeLong(r.handle());
+            c.out.writeInt(1 << 30); // 1 GiB for a read of 512 bytes
+            c.out.flush();
+            c.in.read();
+        });
+        Backstore b = opened(s.uri(""));
+        BackstoreException e = failure(b.read(0, 1, UnpooledByteBufAllocator.DEFAULT));
+        assertTrue(e.getMessage().contains("protocol error from ") && e.getMessage().contains(
+                "structured reply chunk of 1073741824 bytes (expected: at most 33554432 and a header)"), e.getMessage());
+    }
+
     @Test
     void aReadAnsweredWithGarbageOnceIsAnsweredOnTheNextConnection() throws Exception {
         byte[] data = pattern(512, 9);
