@@ -28,6 +28,8 @@ final class Request<T> {
     private final long context;
     private ByteBuf data; // a write's own reference; null once released
     private final ByteBufAllocator alloc;
+    /** Separate ranges a read's chunks may leave before the reply is taken as a protocol error (memory bound). */
+    static final int MAX_RANGES = 4096;
     /** Failure to retry after, or the deadline timer while waiting for a connection. */
     volatile ScheduledFuture<?> waitTimer;
     volatile long waitingSince;
@@ -35,6 +37,11 @@ final class Request<T> {
     // reply state (event loop only)
     private ByteBuf assembled;
     private long covered;
+    /**
+     * The byte ranges the chunks of a read covered so far (start to end, adjacent ones merged), so that two chunks
+     * over the same bytes are a protocol error and not a read that counts as complete with a gap left as zeros.
+     */
+    private java.util.TreeMap<Long, Long> ranges;
     private int error;
     private String errorMessage;
     private Extent extent;
@@ -97,7 +104,7 @@ final class Request<T> {
                 }
                 long at = chunk.readLong() - offset;
                 int n = chunk.readableBytes();
-                if (at < 0 || at + n > length || covered + n > length) {
+                if (at < 0 || at + n > length || covered + n > length || !claim(at, n)) {
                     protocol("OFFSET_DATA chunk outside the request or overlapping another");
                 } else if (at == 0 && n == length && assembled == null) {
                     assembled = chunk.retainedSlice(); // the whole read in one chunk: no copy
@@ -114,7 +121,7 @@ final class Request<T> {
                 }
                 long at = chunk.readLong() - offset;
                 long n = chunk.readUnsignedInt();
-                if (at < 0 || at + n > length || covered + n > length) {
+                if (at < 0 || at + n > length || covered + n > length || !claim(at, n)) {
                     protocol("OFFSET_HOLE chunk outside the request or overlapping another");
                 } else {
                     assemble(); // zero-filled already
@@ -138,6 +145,36 @@ final class Request<T> {
                 // an unknown non-error chunk type is ignored (proto.md: the client MAY ignore it)
             }
         }
+    }
+
+    /** Records the chunk's range [at, at + n); false when it overlaps one already there or the ranges are too many. */
+    private boolean claim(long at, long n) {
+        if (n == 0) {
+            return true;
+        }
+        if (ranges == null) {
+            ranges = new java.util.TreeMap<>();
+        }
+        long end = at + n;
+        var before = ranges.floorEntry(at);
+        if (before != null && before.getValue() > at) {
+            return false;
+        }
+        var after = ranges.ceilingEntry(at);
+        if (after != null && after.getKey() < end) {
+            return false;
+        }
+        long start = at;
+        if (before != null && before.getValue() == at) { // adjacent: one range, as chunks in order make
+            start = before.getKey();
+            ranges.remove(start);
+        }
+        if (after != null && after.getKey() == end) {
+            end = after.getValue();
+            ranges.remove(after.getKey());
+        }
+        ranges.put(start, end);
+        return ranges.size() <= MAX_RANGES;
     }
 
     /** The last chunk arrived (NBD_REPLY_FLAG_DONE). */
@@ -211,6 +248,7 @@ final class Request<T> {
             assembled = null;
         }
         covered = 0;
+        ranges = null;
         error = 0;
         errorMessage = null;
         extent = null;

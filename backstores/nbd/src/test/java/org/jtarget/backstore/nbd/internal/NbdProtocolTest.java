@@ -194,6 +194,31 @@ class NbdProtocolTest extends ClientFixture {
         assertTrue(s.failures.isEmpty(), () -> s.failures.toString());
     }
 
+    /**
+     * Two chunks over the same bytes whose lengths add up to the read's: counted by length alone the read would
+     * complete with the bytes no chunk covered left as zeros. The read fails instead, and the next one is served.
+     */
+    @Test
+    void overlappingChunksFailTheReadInsteadOfLeavingAGap() throws Exception {
+        byte[] next = pattern(512, 3);
+        FakeNbdServer s = server(c -> {
+            c.negotiate(1 << 20, 0, true);
+            FakeNbdServer.Req r = c.request();
+            c.chunk(r.handle(), 0, Nbd.REPLY_TYPE_OFFSET_DATA, ByteBuffer.allocate(8 + 1024)
+                    .putLong(r.offset()).put(pattern(1024, 1)).array());
+            c.chunk(r.handle(), Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, ByteBuffer.allocate(8 + 1024)
+                    .putLong(r.offset() + 512).put(pattern(1024, 2)).array()); // [512, 1536): [1536, 2048) missing
+            r = c.request();
+            c.simple(r.handle(), 0, next);
+            c.in.read();
+        });
+        Backstore b = opened(s.uri(""));
+        BackstoreException e = failure(b.read(0, 4, UnpooledByteBufAllocator.DEFAULT));
+        assertEquals(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE, e.reason());
+        assertEquals("protocol error: OFFSET_DATA chunk outside the request or overlapping another", e.getMessage());
+        assertArrayEquals(next, bytes(b.read(9, 1, UnpooledByteBufAllocator.DEFAULT).toCompletableFuture().get(10, TimeUnit.SECONDS)));
+    }
+
     @Test
     void errorRepliesBecomeTheMatchingSense() throws Exception {
         FakeNbdServer s = server(c -> {
