@@ -482,7 +482,7 @@ final class ObjectCache {
     /** On a download thread: fills the slot with the object (zeros when absent). */
     private void load(Entry e, CompletableFuture<Void> f) {
         try {
-            byte[] data = store.read(e.object);
+            byte[] data = fetch(e.object);
             files.fill(e.slot, data);
             lock.lock();
             try {
@@ -506,7 +506,20 @@ final class ObjectCache {
     }
 
     private byte[] download(long object) throws BackstoreException {
-        return onPool(downloads, SenseReason.UNRECOVERED_READ_ERROR, () -> store.read(object));
+        return onPool(downloads, SenseReason.UNRECOVERED_READ_ERROR, () -> fetch(object));
+    }
+
+    /**
+     * The object, or null when absent. Every object is uploaded whole, so one of another length was written with
+     * another object size or cut short: an error, not data to pad with zeros or cut.
+     */
+    private byte[] fetch(long object) throws IOException {
+        byte[] data = store.read(object);
+        if (data != null && data.length != objectSize) {
+            throw new IOException(store.describe() + ": object " + object + " is " + data.length + " bytes (expected: "
+                    + objectSize + "; written with another object size, or cut short)");
+        }
+        return data;
     }
 
     private interface StoreCall<T> {

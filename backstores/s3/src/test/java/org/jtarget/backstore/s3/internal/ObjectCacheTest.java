@@ -198,6 +198,21 @@ class ObjectCacheTest {
     }
 
     @Test
+    void anObjectOfAnotherLengthIsAReadErrorNotPaddedOrCut() throws Exception {
+        store.objects.put(4L, pattern(OBJECT / 2, 4).array()); // cut short, or written with half the object size
+        store.objects.put(5L, pattern(OBJECT * 2, 5).array());
+        ObjectCache c = cache(4, 0, 1000);
+        for (long object : new long[] {4, 5}) {
+            BackstoreException e = assertThrows(BackstoreException.class, () -> read(c, object, 0, 512));
+            assertEquals(SenseReason.UNRECOVERED_READ_ERROR, e.reason(), e.getMessage());
+            assertTrue(e.getMessage().contains("object " + object + " is " + store.objects.get(object).length
+                    + " bytes (expected: " + OBJECT + "; written with another object size, or cut short)"), e.getMessage());
+        }
+        assertArrayEquals(new byte[512], read(c, 6, 0, 512), "an absent object still reads as zeros");
+        c.close();
+    }
+
+    @Test
     void anObjectOfZerosIsDeletedNotStored() throws Exception {
         store.objects.put(1L, pattern(OBJECT, 1).array());
         ObjectCache c = cache(4, 0, 1000);
