@@ -149,8 +149,8 @@ final class Request<T> {
 
     /** Records the chunk's range [at, at + n); false when it overlaps one already there or the ranges are too many. */
     private boolean claim(long at, long n) {
-        if (n == 0) {
-            return true;
+        if (n == 0 || (covered == 0 && at == 0 && n == length)) {
+            return true; // the whole read in one chunk, the usual reply: any further byte exceeds the length
         }
         if (ranges == null) {
             ranges = new java.util.TreeMap<>();
