@@ -161,7 +161,6 @@ final class LoopConnections {
             c.disconnect();
             backoff(l);
         } else {
-            l.backoffMillis = NbdBackstore.BACKOFF_MIN_MILLIS;
             c.onLost(this::lost);
             l.connection = c;
             if (!c.active()) {
@@ -180,6 +179,9 @@ final class LoopConnections {
         Local l = locals.get(c.channel().eventLoop());
         if (l != null && l.connection == c) {
             l.connection = null;
+            if (c.answered()) {
+                l.backoffMillis = NbdBackstore.BACKOFF_MIN_MILLIS; // it worked for a while: try again soon
+            }
             backoff(l);
             if (!closed && !l.loop.isShuttingDown()) {
                 Throwable cause = c.cause();

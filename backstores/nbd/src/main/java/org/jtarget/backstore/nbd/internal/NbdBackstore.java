@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Connection loss</h2>
  * A lost connection is re-established with exponential backoff ({@link #BACKOFF_MIN_MILLIS} to
- * {@link #BACKOFF_MAX_MILLIS}). Requests that were waiting for a reply on it are sent again on another or the
+ * {@link #BACKOFF_MAX_MILLIS}; back to the shortest only after a connection that had answered requests is lost,
+ * so a server that accepts connections but garbles its replies is not reconnected to ten times a second). Requests that were waiting for a reply on it are sent again on another or the
  * re-established connection (reads are harmless to repeat; a write is repeated whole, and is acknowledged only
  * once the server replied); one that finds no connection within {@code retryMillis} fails with LOGICAL UNIT
  * NOT READY. While no connection is up, new requests fail at once with LOGICAL UNIT NOT READY, which
@@ -330,6 +331,9 @@ final class NbdBackstore implements Backstore {
             if (s.connection.compareAndSet(c, null)) {
                 Throwable cause = c.cause();
                 lastLoss = "connection lost" + (cause == null ? "" : ": " + cause.getMessage());
+                if (c.answered()) {
+                    s.backoffMillis = BACKOFF_MIN_MILLIS; // it worked for a while: try again soon
+                }
                 if (!closed) {
                     LOG.warn("backstore {}: {}: {}; {} requests to resend; reconnecting", name, uri, lastLoss,
                             unanswered.size());
@@ -421,7 +425,6 @@ final class NbdBackstore implements Backstore {
                     LOG.debug("backstore {}: {}", name, lastLoss);
                     reconnect(s);
                 } else {
-                    s.backoffMillis = BACKOFF_MIN_MILLIS;
                     s.mismatchLogged = false;
                     LOG.info("backstore {}: {} reconnected", name, uri);
                     attach(s, c);

@@ -31,6 +31,8 @@ final class NbdConnection extends ByteToMessageDecoder {
     private boolean flushPending; // event loop only
     private volatile BiConsumer<NbdConnection, List<Request<?>>> lost;
     private volatile Throwable cause;
+    /** Whether a well-formed reply came: only such a connection resets the reconnection backoff when lost. */
+    private volatile boolean answered;
 
     /**
      * @param replyTimeoutMillis how long requests may wait without any reply arriving before the server is
@@ -57,6 +59,14 @@ final class NbdConnection extends ByteToMessageDecoder {
     /** Who takes the unanswered requests when the connection is lost; set before the first send. */
     void onLost(BiConsumer<NbdConnection, List<Request<?>>> handler) {
         this.lost = handler;
+    }
+
+    /**
+     * Whether the server answered a request on this connection. One that never did (it garbles every reply, or
+     * closes at once) is no sign of a healthy server: the next reconnection waits longer, not the shortest time.
+     */
+    boolean answered() {
+        return answered;
     }
 
     /** Why the connection was lost (for messages), or null. */
@@ -170,6 +180,7 @@ final class NbdConnection extends ByteToMessageDecoder {
                 in.skipBytes(16);
                 inFlight.remove(handle);
                 load.decrementAndGet();
+                answered = true;
                 r.simpleReply(error, payload > 0 ? in.readRetainedSlice(payload) : null);
             } else if (magic == Nbd.STRUCTURED_REPLY_MAGIC) {
                 if (in.readableBytes() < 20) {
@@ -200,6 +211,7 @@ final class NbdConnection extends ByteToMessageDecoder {
                 if ((flags & Nbd.REPLY_FLAG_DONE) != 0) {
                     inFlight.remove(handle);
                     load.decrementAndGet();
+                    answered = true;
                     r.done();
                 }
             } else {
