@@ -266,8 +266,11 @@ class NbdReplyFuzzTest {
         out.writeBytes(payload);
     }
 
-    /** One to three mutations: bytes flipped, the stream cut, random bytes inserted, a piece of it repeated. */
-    private static byte[] mutated(Random random, byte[] stream) {
+    /**
+     * One to three mutations: bytes flipped, the stream cut, random bytes inserted, a piece of it repeated (also used
+     * by {@link NbdHandshakeFuzzTest}).
+     */
+    static byte[] mutated(Random random, byte[] stream) {
         byte[] s = stream;
         for (int m = 1 + random.nextInt(3); m > 0 && s.length > 0; m--) {
             int at = random.nextInt(s.length);
@@ -295,7 +298,7 @@ class NbdReplyFuzzTest {
         return s;
     }
 
-    private static byte[] splice(byte[] s, int at, byte[] inserted) {
+    static byte[] splice(byte[] s, int at, byte[] inserted) {
         byte[] r = new byte[s.length + inserted.length];
         System.arraycopy(s, 0, r, 0, at);
         System.arraycopy(inserted, 0, r, at, inserted.length);
