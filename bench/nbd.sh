@@ -3,7 +3,10 @@
 #   qemu-img bench straight on the same nbdkit export. Starts nbdkit (memory plugin, 1 GiB) and the built
 #   distribution (jtarget-peer.sh, throw-away home) on free 127.0.0.1 ports; stops both by PID.
 # Probes: 4 KiB reads at queue depth 32, 64 KiB writes at queue depth 32 (qemu-img bench -t none, sequential).
-# Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. Raw output in $OUT; CPU time per
+# Prints one row per probe: IOPS via jtarget, IOPS straight on nbdkit, ratio. With nbdkit's nbd plugin installed
+#   (RELAY=1, the default then) also the peer for the relay itself: IOPS through a second nbdkit that forwards to
+#   the first (nbdkit's nbd plugin, libnbd: an NBD server and client in C, as jtarget is an iSCSI target and NBD
+#   client), and its ratio to straight. Raw output in $OUT; CPU time per
 #   command of jtarget and nbdkit (utime+stime from /proc) and their context switches per command (voluntary and
 #   not, summed over the threads alive at the end) in $OUT/cpu.log.
 # Env: SECS per probe (default 5), WARMUP seconds of untimed 4 KiB reads and 64 KiB writes through jtarget first
@@ -13,6 +16,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=${SECS:-5} WARMUP=${WARMUP:-30} OUT=${OUT:-$HERE/target/nbd} PERF=${PERF:-0}
+RELAY=${RELAY:-$(nbdkit nbd --version >/dev/null 2>&1 && echo 1 || echo 0)}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:nbd-bench
 command -v nbdkit >/dev/null || { echo "nbd.sh: nbdkit missing (apt-get install nbdkit)" >&2; exit 2; }
 qemu-img --help 2>/dev/null | grep -q iscsi || { echo "nbd.sh: qemu-img with iscsi missing (qemu-utils qemu-block-extra)" >&2; exit 2; }
@@ -22,7 +26,14 @@ nbdkit -f -i 127.0.0.1 -p "$NPORT" memory 1G > "$OUT/nbdkit.log" 2>&1 &
 NPID=$!
 JPORT=$("$HERE/free-port.sh") || exit 1
 while [ "$JPORT" = "$NPORT" ]; do JPORT=$("$HERE/free-port.sh") || exit 1; done
-cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; kill "$NPID" 2>/dev/null; wait "$NPID" 2>/dev/null; }
+RPID=
+if [ "$RELAY" = 1 ]; then  # the relay peer: nbdkit's nbd plugin forwarding to the nbdkit above
+  RPORT=$("$HERE/free-port.sh") || exit 1
+  while [ "$RPORT" = "$NPORT" ] || [ "$RPORT" = "$JPORT" ]; do RPORT=$("$HERE/free-port.sh") || exit 1; done
+  nbdkit -f -i 127.0.0.1 -p "$RPORT" nbd hostname=127.0.0.1 port="$NPORT" > "$OUT/relay.log" 2>&1 &
+  RPID=$!
+fi
+cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; kill "$NPID" $RPID 2>/dev/null; wait "$NPID" $RPID 2>/dev/null; }
 trap cleanup EXIT
 "$HERE/jtarget-peer.sh" start "$JPORT" "$OUT" || exit 1
 JT=${JTARGET:-$HERE/../distribution/target/jtarget/bin/jtarget}
@@ -31,6 +42,7 @@ JT=${JTARGET:-$HERE/../distribution/target/jtarget/bin/jtarget}
 
 ISCSI="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$JPORT,file.target=$IQN,file.lun=1,file.initiator-name=$INIT"
 NBD="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=$NPORT"
+RELAYED="driver=raw,file.driver=nbd,file.host=127.0.0.1,file.port=${RPORT:-0}"
 
 JPID=$(cat "$OUT/home/run/jtarget.pid" 2>/dev/null || cat "$OUT/jtarget.pid")
 TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.time")  # qemu-img's own CPU too
@@ -42,8 +54,9 @@ jit() {  # CPU of the JIT compiler threads alive now, 1/100 s (compilation still
   done; echo $n; }
 csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }  # of live threads
 counted() {  # label count command...: runs the command (prints its output), appends the cost per command to cpu.log
-  local what=$1 c=$2 j0 n0 js ns c0 pj pn out; shift 2
+  local what=$1 c=$2 j0 n0 r0 js ns c0 pj pn out; shift 2
   j0=$(ticks "$JPID") n0=$(ticks "$NPID") js=$(csw "$JPID") ns=$(csw "$NPID") c0=$(jit "$JPID")
+  r0=$([ -n "$RPID" ] && ticks "$RPID" || echo 0)
   if [ "$PERF" = 1 ]; then  # syscalls and context switches of every thread, also of those that end meanwhile
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$JPID" -o "$OUT/perf.jtarget" & pj=$!
     perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$NPID" -o "$OUT/perf.nbdkit" & pn=$!
@@ -52,9 +65,9 @@ counted() {  # label count command...: runs the command (prints its output), app
   rm -f "$OUT/qemu.time"; out=$("$@")
   awk -v c="$c" -v j=$(($(ticks "$JPID") - j0)) -v n=$(($(ticks "$NPID") - n0)) -v what="$what" \
       -v js=$(($(csw "$JPID") - js)) -v ns=$(($(csw "$NPID") - ns)) -v q="$(cat "$OUT/qemu.time" 2>/dev/null)" \
-      -v k=$(($(jit "$JPID") - c0)) \
-    'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us (JIT compiler %.0f us of it), nbdkit %.0f us, qemu-img %s;" \
-             " context switches per command: jtarget %.2f, nbdkit %.2f\n", what, j * 1e4 / c, k * 1e4 / c, n * 1e4 / c,
+      -v k=$(($(jit "$JPID") - c0)) -v r=$(($([ -n "$RPID" ] && ticks "$RPID" || echo 0) - r0)) \
+    'BEGIN { split(q, t, " "); printf "%s: CPU per command: jtarget %.0f us (JIT compiler %.0f us of it), nbdkit %.0f us, relay %.0f us, qemu-img %s;" \
+             " context switches per command: jtarget %.2f, nbdkit %.2f\n", what, j * 1e4 / c, k * 1e4 / c, n * 1e4 / c, r * 1e4 / c,
              q == "" ? "-" : sprintf("%.0f us", (t[1] + t[2]) * 1e6 / c), (js > 0 ? js / c : 0), (ns > 0 ? ns / c : 0) }' >> "$OUT/cpu.log"
   if [ "$PERF" = 1 ]; then
     kill -INT "$pj" "$pn"; wait "$pj" "$pn"
@@ -85,10 +98,19 @@ if [ "$WARMUP" -gt 0 ]; then
     qemu-img bench --image-opts -t none -c 5000 -d 32 -s 65536 -w "$ISCSI" >/dev/null 2>&1 || break
   done
 fi
-printf '%-28s %12s %12s %8s\n' "probe (IOPS)" "via jtarget" "nbdkit" "ratio"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+if [ "$RELAY" = 1 ]; then
+  printf '%-28s %12s %12s %8s %12s %8s\n' "probe (IOPS)" "via jtarget" "nbdkit" "ratio" "via relay" "ratio"
+else
+  printf '%-28s %12s %12s %8s\n' "probe (IOPS)" "via jtarget" "nbdkit" "ratio"
+fi
 for p in "r 4096 32" "w 65536 32"; do
   set -- $p
   j=$(iops "$ISCSI" "$1" "$2" "$3" "$p via jtarget"); n=$(iops "$NBD" "$1" "$2" "$3" "$p straight")
-  printf '%-28s %12s %12s %8s\n' "$([ "$1" = w ] && echo write || echo read) bs=$2 qd=$3" "$j" "$n" \
-    "$(awk -v a="$j" -v b="$n" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  row=$(printf '%-28s %12s %12s %8s' "$([ "$1" = w ] && echo write || echo read) bs=$2 qd=$3" "$j" "$n" "$(ratio "$j" "$n")")
+  if [ "$RELAY" = 1 ]; then
+    r=$(iops "$RELAYED" "$1" "$2" "$3" "$p via relay")
+    row="$row $(printf '%12s %8s' "$r" "$(ratio "$r" "$n")")"
+  fi
+  echo "$row"
 done
