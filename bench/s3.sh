@@ -17,12 +17,17 @@
 #      SERVER=rgw: a Ceph RADOS Gateway instead of S3Proxy (Debian's ceph-mon, ceph-osd, radosgw: a throw-away
 #      cluster of one monitor and one memstore OSD under $OUT/ceph, started by CephRgwMain from the test classes);
 #      its CPU is the three daemons'.
+#      PEER=1 (the default where s3backer, tgtd and /dev/fuse are there, as root): also the open-source way to an
+#      S3 LUN today, tgt (rdwr) serving the file of an s3backer mount (FUSE, 1 MiB blocks, PAR upload threads, a
+#      block cache of MB blocks) on the same server, with the same qemu-io writes. s3backer 1.5's fsync does not
+#      wait for its uploads, so that side is timed until its stats file shows every block uploaded (none dirty).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} WARMUP=${WARMUP:-3} WARM=${WARM:-512} OUT=${OUT:-$HERE/target/s3}
 S3PROXY_JAR=${S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/2.6.0/s3proxy-2.6.0-jar-with-dependencies.jar}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:s3-bench
+PEER=${PEER:-$([ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v s3backer >/dev/null && command -v tgtd >/dev/null && echo 1 || echo 0)}
 ACCESS=bench SECRET=bench-secret-0123456789   # a throw-away server's key, not a secret
 CP=$ROOT/backstores/s3/target/test-classes:$ROOT/backstores/s3/target/classes
 [ -f "$S3PROXY_JAR" ] || { echo "s3.sh: $S3PROXY_JAR missing (mvn -o -pl backstores/s3 -am test-compile fetches it)" >&2; exit 2; }
@@ -52,9 +57,26 @@ else
 fi
 JPORT=$("$HERE/free-port.sh") || exit 1
 while [ "$JPORT" = "$SPORT" ]; do JPORT=$("$HERE/free-port.sh") || exit 1; done
-cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; stop_server; }
+BPID= TPORT=
+stop_peer() {
+  [ -n "$TPORT" ] && "$HERE/tgt-peer.sh" stop "$TPORT" "$OUT/tgt" >/dev/null
+  if [ -n "$BPID" ]; then umount "$OUT/s3b" 2>/dev/null || umount -l "$OUT/s3b" 2>/dev/null; kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null; fi
+}
+cleanup() { "$HERE/jtarget-peer.sh" stop "$JPORT" "$OUT" >/dev/null; stop_peer; stop_server; }
 trap cleanup EXIT
 for _ in $(seq 120); do (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null && break; sleep 0.5; done
+if [ "$PEER" = 1 ]; then  # tgt on an s3backer mount of the same bucket (its own prefix)
+  mkdir -p "$OUT/s3b" && (umask 077 && printf '%s:%s\n' "$ACCESS" "$SECRET" > "$OUT/s3b.access")
+  s3backer -f --accessFile="$OUT/s3b.access" --baseURL="http://127.0.0.1:$SPORT/" --authVersion=aws4 --blockSize=1m \
+    --size=$((MB * 2))m --blockCacheSize="$MB" --blockCacheThreads="$PAR" --prefix=s3b/ --force luns "$OUT/s3b" > "$OUT/s3backer.log" 2>&1 &
+  BPID=$!
+  for _ in $(seq 50); do [ -e "$OUT/s3b/stats" ] && break; sleep 0.2; done
+  [ -e "$OUT/s3b/stats" ] || { echo "s3.sh: s3backer did not mount, see $OUT/s3backer.log" >&2; exit 1; }
+  TPORT=$("$HERE/free-port.sh") || exit 1
+  while [ "$TPORT" = "$SPORT" ] || [ "$TPORT" = "$JPORT" ]; do TPORT=$("$HERE/free-port.sh") || exit 1; done
+  BACKING="$OUT/s3b/file" "$HERE/tgt-peer.sh" start "$TPORT" "$OUT/tgt" > /dev/null || exit 1
+  TGT="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:$TPORT,file.target=iqn.2026-11.org.example:tgt1,file.lun=1,file.initiator-name=$INIT"
+fi
 "$HERE/jtarget-peer.sh" start "$JPORT" "$OUT" || exit 1
 JT=${JTARGET:-$ROOT/distribution/target/jtarget/bin/jtarget}
 "$JT" --home "$OUT/home" exec "backstore:create s1 s3 bucket=luns size=$((MB * 2))M endpoint=http://127.0.0.1:$SPORT path_style=true access_key=$ACCESS secret_key=$SECRET" || exit 1
@@ -68,16 +90,21 @@ TIMED=(); [ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%U %S" -o "$OUT/qemu.
 cpu() { local j=$(($(ticks "$JPID") - j0)) s=$(($(ticks $SPIDS) - s0)) q=""
         [ "${2:-}" = qemu ] && [ -s "$OUT/qemu.time" ] && q=$(awk '{ printf " qemu-io %.2f", $1 + $2 }' "$OUT/qemu.time")
         printf '%s: cpu seconds jtarget %d.%02d '"${SERVER:-s3proxy}"' %d.%02d%s\n' "$1" $((j / 100)) $((j % 100)) $((s / 100)) $((s % 100)) "$q" >> "$OUT/cpu.log"; }
-jtarget_run() {  # offset in MiB: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
-  local args=() i t0 t1
+uploaded() { awk '/^http_normal_blocks_written/ { w = $2 } /^block_cache_dirty_ratio/ { d = $2 } END { print (d + 0 == 0) ? w : -1 }' "$OUT/s3b/stats"; }
+jtarget_run() {  # offset in MiB [image]: MB MiB of 1 MiB aio_writes, QD in flight, then flush; prints MiB/s
+  local image=${2:-$ISCSI} args=() i t0 t1 w0
   for ((i = 0; i < MB; i++)); do
     args+=(-c "aio_write -q -P 0xa5 $(($1 + i))M 1M")
     [ $(((i + 1) % QD)) -eq 0 ] && args+=(-c aio_flush)
   done
   args+=(-c aio_flush -c flush)
+  [ "$image" = "$ISCSI" ] || w0=$(awk '/^http_normal_blocks_written/ { print $2 }' "$OUT/s3b/stats")
   t0=$(now)
   rm -f "$OUT/qemu.time"
-  "${TIMED[@]}" timeout -k 5 600 qemu-io --image-opts -t none "${args[@]}" "$ISCSI" >> "$OUT/qemu.log" 2>&1 || { echo 0; return; }
+  "${TIMED[@]}" timeout -k 5 600 qemu-io --image-opts -t none "${args[@]}" "$image" >> "$OUT/qemu.log" 2>&1 || { echo 0; return; }
+  if [ "$image" != "$ISCSI" ]; then  # s3backer: until every block written is uploaded (at most 10 min)
+    for _ in $(seq 30000); do [ "$(uploaded)" -ge $((w0 + MB)) ] && break; sleep 0.02; done
+  fi
   t1=$(now)
   awk -v m="$MB" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }'
 }
@@ -87,10 +114,25 @@ direct_run() {  # run number: prints MiB/s
 }
 export S3_SECRET_KEY=$SECRET
 for ((w = 0; w < WARMUP; w++)); do jtarget_run $(((w % 2) * MB)) > /dev/null; done  # the JVM compiles, connections open
-printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
+[ "$PEER" = 1 ] && jtarget_run 0 "$TGT" > /dev/null  # the peer's connections open, its block cache fills
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+if [ "$PEER" = 1 ]; then
+  printf '%-40s %12s %12s %8s %16s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "tgt+s3backer" "ratio" "load"
+else
+  printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
+fi
 for ((r = 1; r <= RUNS; r++)); do
   j0=$(ticks "$JPID") s0=$(ticks $SPIDS); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget" qemu
   j0=$(ticks "$JPID") s0=$(ticks $SPIDS); d=$(direct_run "$r"); cpu "run $r straight"
-  printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" \
-    "$(awk -v a="$j" -v b="$d" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" "$(cut -d' ' -f1 /proc/loadavg)"
+  if [ "$PEER" = 1 ]; then
+    p0=$(ticks "$BPID" "$(cat "$OUT/tgt/tgtd.pid")") s0=$(ticks $SPIDS); p=$(jtarget_run $(((r % 2) * MB)) "$TGT")
+    pc=$(($(ticks "$BPID" "$(cat "$OUT/tgt/tgtd.pid")") - p0)) sc=$(($(ticks $SPIDS) - s0))
+    printf 'run %d via tgt+s3backer: cpu seconds tgt+s3backer %d.%02d %s %d.%02d%s\n' "$r" $((pc / 100)) $((pc % 100)) \
+      "${SERVER:-s3proxy}" $((sc / 100)) $((sc % 100)) "$([ -s "$OUT/qemu.time" ] && awk '{ printf " qemu-io %.2f", $1 + $2 }' "$OUT/qemu.time")" >> "$OUT/cpu.log"
+    printf '%-40s %12s %12s %8s %16s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
+      "$p" "$(ratio "$p" "$d")" "$(cut -d' ' -f1 /proc/loadavg)"
+  else
+    printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
+      "$(cut -d' ' -f1 /proc/loadavg)"
+  fi
 done
