@@ -151,6 +151,9 @@ class PluginsIT {
         assertEquals("OK " + "3c".repeat(512), session.send("READ 8 1"), "the memory LU still serves the line fabric");
         survivor.awaitRounds(20, WAIT, "after the null backstore left");
 
+        if (Listeners.readable(jtarget.pid())) { // the check below sees the listener while the fabric is there
+            assertTrue(Listeners.listens(jtarget.pid(), linePort), "jtarget's listener on " + linePort + " not found");
+        }
         Files.delete(deploy(lineJar));
         assertThrows(IOException.class, () -> {
             while (true) { // the fabric closes its connections as it stops; until then the session answers
@@ -158,7 +161,7 @@ class PluginsIT {
             }
         });
         session.close();
-        awaitRefused(linePort);
+        awaitNotListening(jtarget.pid(), linePort);
         assertTrue(jtarget.execOk("target:show " + LINE_IQN).contains("127.0.0.1:" + linePort),
                 "the line target keeps its configuration without its fabric");
         Qemu.io(jtarget.portal(), DEFAULT_IQN, 2, "read -P 0x3c 4k 4k");
@@ -244,18 +247,30 @@ class PluginsIT {
         }
     }
 
-    /** Waits until nothing listens on the port any more. */
-    static void awaitRefused(int port) throws InterruptedException {
+    /**
+     * Waits until process {@code pid} no longer listens on the port: read from the kernel's socket tables on Linux
+     * ({@link Listeners}), since another process may take the freed port at once; elsewhere until a connection is
+     * refused.
+     */
+    static void awaitNotListening(long pid, int port) throws InterruptedException, IOException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
-            try (LineClient c = LineClient.connect(port, Duration.ofSeconds(5))) {
-                if (System.nanoTime() > deadline) {
-                    fail("127.0.0.1:" + port + " still accepts connections " + WAIT.toSeconds() + " s after its fabric left");
+            if (Listeners.readable(pid)) {
+                if (!Listeners.listens(pid, port)) {
+                    return;
                 }
-            } catch (ConnectException e) {
-                return;
-            } catch (IOException e) {
-                // closed while connecting: try again
+            } else {
+                try (LineClient c = LineClient.connect(port, Duration.ofSeconds(5))) {
+                    // still accepted: wait
+                } catch (ConnectException e) {
+                    return;
+                } catch (IOException e) {
+                    // closed while connecting: try again
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                fail("jtarget (pid " + pid + ") still listens on 127.0.0.1:" + port + " " + WAIT.toSeconds()
+                        + " s after its fabric left");
             }
             Thread.sleep(200); // polling a condition with a deadline
         }

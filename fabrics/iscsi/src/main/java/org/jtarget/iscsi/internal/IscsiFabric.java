@@ -145,6 +145,11 @@ public final class IscsiFabric implements FabricModule {
         return server == null ? null : (InetSocketAddress) server.localAddress();
     }
 
+    /** The listening channel of a portal, or null (for tests: whether stopping it closed the socket). */
+    Channel portalChannel(InetSocketAddress address) {
+        return portals.get(address);
+    }
+
     /** Sessions in the full feature phase. */
     public int sessionCount() {
         return context.registry().size();
