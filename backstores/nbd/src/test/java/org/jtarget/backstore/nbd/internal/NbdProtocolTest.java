@@ -12,7 +12,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -106,14 +105,23 @@ class NbdProtocolTest extends ClientFixture {
         assertTrue(failure(open(s.uri(""))).getMessage().contains("oldstyle negotiation (expected: newstyle)"));
     }
 
+    /**
+     * A port that refuses connections for as long as the socket is open: bound, not listening. A port freed after
+     * use could be taken by another process at once, or given to a client as its own source port.
+     */
+    static java.net.Socket refusingPort() throws IOException {
+        java.net.Socket s = new java.net.Socket();
+        s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName("127.0.0.1"), 0));
+        return s;
+    }
+
     @Test
     void aRefusedPortAndAMissingExportSayWhich() throws Exception {
-        int port;
-        try (ServerSocket free = new ServerSocket(0)) {
-            port = free.getLocalPort();
+        try (java.net.Socket reserved = refusingPort()) {
+            int port = reserved.getLocalPort();
+            BackstoreException refused = failure(open("nbd://127.0.0.1:" + port + "/x"));
+            assertEquals("nbd://127.0.0.1:" + port + "/x: connection refused", refused.getMessage());
         }
-        BackstoreException refused = failure(open("nbd://127.0.0.1:" + port + "/x"));
-        assertEquals("nbd://127.0.0.1:" + port + "/x: connection refused", refused.getMessage());
 
         FakeNbdServer s = server(c -> {
             c.greet();

@@ -10,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -241,14 +239,13 @@ class S3BackstoreTest {
         assertFalse(e.getMessage().contains("not-the-secret"));
         e = openFails(params("bucket", "nobucket"), home);
         assertEquals("bucket: nobucket (does not exist at " + server.endpoint() + ")", e.getMessage());
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
+        try (java.net.Socket reserved = S3ClientTest.refusingPort()) {
+            int port = reserved.getLocalPort();
+            e = openFails(params("endpoint", "http://127.0.0.1:" + port), home);
+            assertEquals(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE, e.reason());
+            assertEquals("endpoint: http://127.0.0.1:" + port + " (unreachable: http://127.0.0.1:" + port
+                    + ": connection refused)", e.getMessage());
         }
-        e = openFails(params("endpoint", "http://127.0.0.1:" + port), home);
-        assertEquals(SenseReason.LOGICAL_UNIT_COMMUNICATION_FAILURE, e.reason());
-        assertEquals("endpoint: http://127.0.0.1:" + port + " (unreachable: http://127.0.0.1:" + port
-                + ": connection refused)", e.getMessage());
         assertFalse(Files.exists(bucket.resolve(name)), "nothing stored");
     }
 

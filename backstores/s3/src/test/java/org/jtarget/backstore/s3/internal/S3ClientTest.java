@@ -108,16 +108,25 @@ class S3ClientTest {
         assertEquals("NoSuchBucket", e.code(), e.getMessage());
     }
 
+    /**
+     * A port that refuses connections for as long as the socket is open: bound, not listening. A port freed after
+     * use could be taken by another process at once, or given to a client as its own source port.
+     */
+    static java.net.Socket refusingPort() throws IOException {
+        java.net.Socket s = new java.net.Socket();
+        s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName("127.0.0.1"), 0));
+        return s;
+    }
+
     @Test
     void unreachableServerFailsAfterRetriesWithConnectionRefused() throws Exception {
-        int port;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
+        try (java.net.Socket reserved = refusingPort()) {
+            int port = reserved.getLocalPort();
+            S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + port), "bkt", true,
+                    new SigV4("a", "b", "us-east-1"), 3, 1);
+            S3Exception e = assertThrows(S3Exception.class, () -> c.get("x"));
+            assertEquals("http://127.0.0.1:" + port + ": connection refused", e.getMessage());
         }
-        S3Client c = new S3Client(HTTP, URI.create("http://127.0.0.1:" + port), "bkt", true,
-                new SigV4("a", "b", "us-east-1"), 3, 1);
-        S3Exception e = assertThrows(S3Exception.class, () -> c.get("x"));
-        assertEquals("http://127.0.0.1:" + port + ": connection refused", e.getMessage());
     }
 
     /** A server answering 503 SlowDown {@code failures} times, then 200: the client retries with backoff. */
