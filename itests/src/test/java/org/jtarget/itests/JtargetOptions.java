@@ -119,11 +119,19 @@ final class JtargetOptions {
         return home;
     }
 
+    /**
+     * A free port below Linux's ephemeral range (32768-60999 by default): it stays free until the container binds
+     * it, whereas a freed ephemeral port may be given to any client connection meanwhile.
+     */
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        for (int i = 0; i < 200; i++) {
+            int port = 20000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12000);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return port;
+            } catch (IOException taken) {
+                // in use: another one
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port on 127.0.0.1 in 20000-31999 after 200 tries"));
     }
 }

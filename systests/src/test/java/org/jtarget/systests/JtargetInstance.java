@@ -55,11 +55,22 @@ final class JtargetInstance implements AutoCloseable {
         return new JtargetInstance(launcher, dir, freePort());
     }
 
+    /**
+     * A port on 127.0.0.1 that nothing listens on, chosen below Linux's ephemeral range (32768-60999 by default), as
+     * bench/free-port.sh does: the port stays free for the seconds until jtarget binds it, whereas a freed ephemeral
+     * port may be given to any client connection on the machine meanwhile.
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
+        for (int i = 0; i < 200; i++) {
+            int port = 20000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12000);
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // in use: another one
+            }
         }
+        throw new IOException("no free port on 127.0.0.1 in 20000-31999 after 200 tries");
     }
 
     int port() {
