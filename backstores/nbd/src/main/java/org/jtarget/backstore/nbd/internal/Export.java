@@ -16,6 +16,11 @@ record Export(long size, int flags, int minBlock, int preferredBlock, long maxPa
               long allocationContext, boolean viaGo) {
     static final long DEFAULT_MAX_PAYLOAD = 32L << 20;
 
+    /** The most one request of ours asks for: the server's maximum payload, at most 32 MiB. */
+    long maxRequestBytes() {
+        return Math.min(maxPayload, DEFAULT_MAX_PAYLOAD);
+    }
+
     boolean has(int flag) {
         return (flags & flag) != 0;
     }

@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Connection loss</h2>
  * A lost connection is re-established with exponential backoff ({@link #BACKOFF_MIN_MILLIS} to
  * {@link #BACKOFF_MAX_MILLIS}; back to the shortest only after a connection that had answered requests is lost,
- * so a server that accepts connections but garbles its replies is not reconnected to ten times a second). Requests that were waiting for a reply on it are sent again on another or the
- * re-established connection (reads are harmless to repeat; a write is repeated whole, and is acknowledged only
- * once the server replied); one that finds no connection within {@code retryMillis} fails with LOGICAL UNIT
+ * so a server that accepts connections but garbles its replies is not reconnected to ten times a second).
+ * Requests that were waiting for a reply on it are sent again on another or the re-established connection
+ * (reads are harmless to repeat; a write is repeated whole, and is acknowledged only once the server replied);
+ * one that finds no connection within {@code retryMillis} fails with LOGICAL UNIT
  * NOT READY. While no connection is up, new requests fail at once with LOGICAL UNIT NOT READY, which
  * initiators retry.
  */
@@ -93,7 +94,7 @@ final class NbdBackstore implements Backstore {
     }
 
     static BackstoreLimits limits(Export export, int blockSize) {
-        long max = Math.min(export.maxPayload(), Export.DEFAULT_MAX_PAYLOAD) / blockSize * blockSize;
+        long max = export.maxRequestBytes() / blockSize * blockSize;
         long granularity = export.preferredBlock() > blockSize && export.preferredBlock() <= max ? export.preferredBlock() : 0;
         return new BackstoreLimits(Math.max(max, blockSize), 0, granularity, 0, granularity, 0);
     }

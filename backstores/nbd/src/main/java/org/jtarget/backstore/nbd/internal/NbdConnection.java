@@ -180,7 +180,9 @@ final class NbdConnection extends ByteToMessageDecoder {
                 in.skipBytes(16);
                 inFlight.remove(handle);
                 load.decrementAndGet();
-                answered = true;
+                if (!answered) {
+                    answered = true; // once per connection, not a volatile write per reply
+                }
                 r.simpleReply(error, payload > 0 ? in.readRetainedSlice(payload) : null);
             } else if (magic == Nbd.STRUCTURED_REPLY_MAGIC) {
                 if (in.readableBytes() < 20) {
@@ -190,11 +192,10 @@ final class NbdConnection extends ByteToMessageDecoder {
                 int type = in.getUnsignedShort(start + 6);
                 long handle = in.getLong(start + 8);
                 long length = in.getUnsignedInt(start + 16);
-                // no request asks for more than this (the server's limit may be up to 4 GiB)
-                long most = Math.min(export.maxPayload(), Export.DEFAULT_MAX_PAYLOAD);
-                if (length > most + (1 << 16)) {
+                // bounded by what we ask for, not by the server's own limit (up to 4 GiB)
+                if (length > export.maxRequestBytes() + (1 << 16)) {
                     protocolError(ctx, "structured reply chunk of " + length + " bytes (expected: at most "
-                            + most + " and a header)");
+                            + export.maxRequestBytes() + " and a header)");
                     return;
                 }
                 if (in.readableBytes() < 20 + length) {
@@ -211,7 +212,9 @@ final class NbdConnection extends ByteToMessageDecoder {
                 if ((flags & Nbd.REPLY_FLAG_DONE) != 0) {
                     inFlight.remove(handle);
                     load.decrementAndGet();
-                    answered = true;
+                    if (!answered) {
+                        answered = true;
+                    }
                     r.done();
                 }
             } else {

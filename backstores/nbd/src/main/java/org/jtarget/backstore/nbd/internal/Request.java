@@ -3,6 +3,7 @@ package org.jtarget.backstore.nbd.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import org.jtarget.scsi.SenseReason;
@@ -41,7 +42,7 @@ final class Request<T> {
      * The byte ranges the chunks of a read covered so far (start to end, adjacent ones merged), so that two chunks
      * over the same bytes are a protocol error and not a read that counts as complete with a gap left as zeros.
      */
-    private java.util.TreeMap<Long, Long> ranges;
+    private TreeMap<Long, Long> ranges;
     private int error;
     private String errorMessage;
     private Extent extent;
@@ -153,7 +154,7 @@ final class Request<T> {
             return true; // the whole read in one chunk, the usual reply: any further byte exceeds the length
         }
         if (ranges == null) {
-            ranges = new java.util.TreeMap<>();
+            ranges = new TreeMap<>();
         }
         long end = at + n;
         var before = ranges.floorEntry(at);

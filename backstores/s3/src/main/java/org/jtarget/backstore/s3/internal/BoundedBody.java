@@ -19,16 +19,17 @@ import java.util.concurrent.TimeUnit;
  * cancelled the same way, with an {@link HttpTimeoutException}.
  */
 final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+    /** How the message of a body given up for silence begins ({@code HttpClient.send} keeps only the message). */
+    static final String SILENT = "response body: nothing for ";
     private final int max;
     private final long declared;
     private final Duration idle;
     private volatile long progress; // bytes received when the idle check last saw some arrive
     private volatile long progressNanos = System.nanoTime(); // and when that was
-    private volatile long arrived;
     private volatile CompletableFuture<Void> timer;
     private final CompletableFuture<byte[]> body = new CompletableFuture<>();
     private final List<ByteBuffer> parts = new ArrayList<>(); // guarded by this, as received: the idle check
-    private long received;                                     // may finish the body from another thread
+    private long received;                                     // reads it and may finish the body from another thread
     private Flow.Subscription subscription;
 
     BoundedBody(int max, long declared, Duration idle) {
@@ -55,13 +56,16 @@ final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
         if (body.isDone()) {
             return;
         }
-        long now = arrived;
+        long now;
+        synchronized (this) {
+            now = received;
+        }
         long nanos = System.nanoTime();
         if (now != progress) {
             progress = now;
             progressNanos = nanos;
         } else if (nanos - progressNanos >= idle.toNanos()) {
-            finish(new HttpTimeoutException("response body: nothing for " + idle.toMillis() + " ms after " + now
+            finish(new HttpTimeoutException(SILENT + idle.toMillis() + " ms after " + now
                     + " bytes"));
             subscription.cancel();
             return;
@@ -108,7 +112,6 @@ final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
             received += b.remaining();
             parts.add(b);
         }
-        arrived = received;
         if (received > max) {
             tooLong("more than " + max);
         }

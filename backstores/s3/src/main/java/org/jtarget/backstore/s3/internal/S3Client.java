@@ -184,7 +184,7 @@ final class S3Client {
                 last = error(method, key, r);
             } catch (HttpTimeoutException e) {
                 String m = e.getMessage();
-                last = new S3Exception(method + " " + where(key) + ": " + (m != null && m.startsWith("response body")
+                last = new S3Exception(method + " " + where(key) + ": " + (m != null && m.startsWith(BoundedBody.SILENT)
                         ? m : "no answer within " + timeout.toSeconds() + " s"), e);
             } catch (ConnectException e) {
                 last = unresolved(e)
