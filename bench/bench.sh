@@ -13,6 +13,9 @@
 #        direct=false); the device's page cache is dropped (blockdev --flushbufs) before each side.
 #        Ratios: j/tgt = jtarget/tgt (issue 7's), direct = jtarget/tgt-direct, buffered =
 #        jtarget-buffered/tgt (like for like). LIKE=0 measures only jtarget and tgt.
+#        Then the floor under the qd1 qemu-img probes: qemu-img bench straight on the device (O_DIRECT, no
+#        network) plus a bare TCP round trip (round-trip.c, where cc is), the latency of a target and an
+#        iSCSI initiator that cost nothing, and so the most any target's ratio to tgt can be at queue depth 1.
 #      Each probe line also gives the target process's CPU per command (perf.sh CPU_PID); table in cpu.txt.
 # Exit: 0 when every probe ran on every measured side, 1 otherwise, 2 when a tool is missing.
 set -u
@@ -122,6 +125,29 @@ table() {  # value: iops|cpu
 }
 table iops | tee "$OUT/table.txt"
 table cpu > "$OUT/cpu.txt"
+floor() {  # BLOCK=1: the qd1 floor (see the head of this file); prints two lines
+  local n=20000 rtt dr dw qr qw
+  us() { awk -v a="$1" -v b="$2" -v n=$n 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }'; }
+  dd_us() { local t0 t1; t0=$(date +%s.%N); dd "$@" bs=4k count=$n status=none || return; t1=$(date +%s.%N); us "$t0" "$t1"; }
+  qemu_us() { local t try; for try in 1 2 3; do  # (once seen failing right after the side before: retried)
+      t=$(qemu-img bench -f raw -t none -i native -c $n -d 1 -s 4096 $1 "$LOOPDEV" 2>>"$OUT/floor.err" |
+          sed -n 's/^Run completed in \([0-9.]*\) seconds.*/\1/p')
+      [ -n "$t" ] && { awk -v t="$t" -v n=$n 'BEGIN { printf "%.1f", t * 1e6 / n }'; return; }; sleep 1
+    done; }
+  command -v cc >/dev/null || { echo "bench: qd1 floor skipped: no C compiler (cc) for round-trip.c"; return; }
+  cc -O2 -o "$OUT/round-trip" "$HERE/round-trip.c" || { echo "bench: qd1 floor skipped: round-trip.c does not compile"; return; }
+  dr=$(dd_us if="$LOOPDEV" of=/dev/null iflag=direct) dw=$(dd_us if=/dev/zero of="$LOOPDEV" oflag=direct)
+  qr=$(qemu_us) qw=$(qemu_us -w) rtt=$("$OUT/round-trip" "$("$HERE/free-port.sh")" $n | awk '{ print $1 }')
+  (cd "$OUT" && awk -v dr="$dr" -v dw="$dw" -v qr="$qr" -v qw="$qw" -v t="$rtt" '
+    function most(lat, tgt) { return (tgt > 0 && lat > t) ? sprintf("%.0f/s (%.2fx tgt)", 1e6 / lat, 1e6 / lat / tgt) : "n/a" }
+    /^perf: qemu-img-bench seqread bs=4096 qd=1: .* IOPS/ { sub(/.*: /, ""); tr = $1 }
+    /^perf: qemu-img-bench seqwrite bs=4096 qd=1: .* IOPS/ { sub(/.*: /, ""); tw = $1 }
+    END { printf "bench: qd1 floor: 4 KiB O_DIRECT on the device alone (dd) %s us per read, %s per write; a bare TCP round trip %s us\n", dr, dw, t
+          printf "bench: qd1 floor: a target and initiator that cost nothing: reads %s, writes %s; with qemu-img costing what it does" \
+                 " straight on the device (%s, %s us): reads %s, writes %s\n", most(dr + t, tr), most(dw + t, tw), qr, qw,
+                 most(qr + t, tr), most(qw + t, tw) }' tgt.perf)
+}
+[ -n "$LOOPDEV" ] && [[ " $SIDES " == *" tgt "* ]] && floor | tee -a "$OUT/table.txt"
 echo "bench: target CPU per command in $OUT/cpu.txt (the loop device's kernel worker not counted)"
 (cd "$OUT" && grep -q FAILED $(for side in $SIDES; do echo "$side.perf"; done)) && ok=1
 echo "bench: raw output in $OUT"

@@ -8,6 +8,9 @@
 #   of zeros would be deleted, not stored), then SYNCHRONIZE CACHE (qemu-io flush); timed from start to exit.
 # Straight: S3PutBench (backstores/s3 test classes) PUTs MB objects of 1 MiB, PAR in parallel.
 # Prints MiB/s of both and the ratio. Raw output in $OUT; CPU seconds of jtarget, S3Proxy (and qemu-io) per run in cpu.log.
+# And "bound": the most the ratio can be on this machine when both sides are CPU-bound on the same cores, i.e. if
+#   jtarget cost only what its S3 client costs straight: (client + server) / (client + server + qemu-io), in CPU
+#   seconds of the timed PUTs and of the initiator, which the straight side does not have.
 # Both sides are measured warm, as a long-running target is: jtarget first runs WARMUP untimed rounds (its JIT
 #   compiler otherwise took ~40 % of its CPU in the first timed run, async-profiler), S3PutBench first PUTs WARM
 #   untimed objects in its own JVM.
@@ -108,31 +111,39 @@ jtarget_run() {  # offset in MiB [image]: MB MiB of 1 MiB aio_writes, QD in flig
   t1=$(now)
   awk -v m="$MB" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }'
 }
-direct_run() {  # run number: prints MiB/s
-  java -cp "$CP" org.jtarget.backstore.s3.internal.S3PutBench "http://127.0.0.1:$SPORT" luns "$ACCESS" - "$MB" "$PAR" 1048576 \
-    "putbench$1/" "$WARM" 2>>"$OUT/direct.log" | tee -a "$OUT/direct.log" | sed -n 's/.*: \([0-9.]*\) MiB\/s$/\1/p'
+direct_run() {  # run number: prints MiB/s; the timed PUTs' CPU seconds (client, server) in $OUT/direct.$1
+  S3_BENCH_SERVER_PIDS="$SPIDS" java -cp "$CP" org.jtarget.backstore.s3.internal.S3PutBench "http://127.0.0.1:$SPORT" luns \
+    "$ACCESS" - "$MB" "$PAR" 1048576 "putbench$1/" "$WARM" 2>>"$OUT/direct.log" | tee -a "$OUT/direct.log" > "$OUT/direct.$1"
+  sed -n 's/.*: \([0-9.]*\) MiB\/s$/\1/p' "$OUT/direct.$1"
 }
+# The most the ratio can be here when both sides are CPU-bound on the same cores: jtarget costing no more than its
+# S3 client does straight (the iSCSI target free), the initiator's CPU (qemu-io's, which the straight side does not
+# have) still spent: (client + server) / (client + server + qemu-io), CPU seconds of the same MB MiB.
+bound() { awk -v q="$(awk '{ print $1 + $2 }' "$OUT/qemu.time" 2>/dev/null)" \
+    '/^cpu seconds client/ { c = $4; s = $6 } END { if (q > 0 && c + s > 0) printf "%.2f", (c + s) / (c + s + q); else print "-" }' "$OUT/direct.$1"; }
 export S3_SECRET_KEY=$SECRET
 for ((w = 0; w < WARMUP; w++)); do jtarget_run $(((w % 2) * MB)) > /dev/null; done  # the JVM compiles, connections open
 [ "$PEER" = 1 ] && jtarget_run 0 "$TGT" > /dev/null  # the peer's connections open, its block cache fills
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 if [ "$PEER" = 1 ]; then
-  printf '%-40s %12s %12s %8s %16s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "tgt+s3backer" "ratio" "load"
+  printf '%-40s %12s %12s %8s %8s %16s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "bound" "tgt+s3backer" "ratio" "load"
 else
-  printf '%-40s %12s %12s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "load"
+  printf '%-40s %12s %12s %8s %8s %6s\n' "probe (MiB/s)" "via jtarget" "S3 client" "ratio" "bound" "load"
 fi
 for ((r = 1; r <= RUNS; r++)); do
   j0=$(ticks "$JPID") s0=$(ticks $SPIDS); j=$(jtarget_run $(((r % 2) * MB))); cpu "run $r via jtarget" qemu
-  j0=$(ticks "$JPID") s0=$(ticks $SPIDS); d=$(direct_run "$r"); cpu "run $r straight"
+  j0=$(ticks "$JPID") s0=$(ticks $SPIDS); d=$(direct_run "$r"); cpu "run $r straight (with warm-up PUTs)"
+  echo "run $r straight, timed PUTs: $(grep "^cpu seconds" "$OUT/direct.$r")" >> "$OUT/cpu.log"
+  b=$(bound "$r")  # qemu.time is still the via-jtarget run's
   if [ "$PEER" = 1 ]; then
     p0=$(ticks "$BPID" "$(cat "$OUT/tgt/tgtd.pid")") s0=$(ticks $SPIDS); p=$(jtarget_run $(((r % 2) * MB)) "$TGT")
     pc=$(($(ticks "$BPID" "$(cat "$OUT/tgt/tgtd.pid")") - p0)) sc=$(($(ticks $SPIDS) - s0))
     printf 'run %d via tgt+s3backer: cpu seconds tgt+s3backer %d.%02d %s %d.%02d%s\n' "$r" $((pc / 100)) $((pc % 100)) \
       "${SERVER:-s3proxy}" $((sc / 100)) $((sc % 100)) "$([ -s "$OUT/qemu.time" ] && awk '{ printf " qemu-io %.2f", $1 + $2 }' "$OUT/qemu.time")" >> "$OUT/cpu.log"
-    printf '%-40s %12s %12s %8s %16s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
-      "$p" "$(ratio "$p" "$d")" "$(cut -d' ' -f1 /proc/loadavg)"
+    printf '%-40s %12s %12s %8s %8s %16s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
+      "$b" "$p" "$(ratio "$p" "$d")" "$(cut -d' ' -f1 /proc/loadavg)"
   else
-    printf '%-40s %12s %12s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
-      "$(cut -d' ' -f1 /proc/loadavg)"
+    printf '%-40s %12s %12s %8s %8s %6s\n' "seq write 1M qd=$QD ${MB}M+flush / PUT x$PAR" "$j" "$d" "$(ratio "$j" "$d")" \
+      "$b" "$(cut -d' ' -f1 /proc/loadavg)"
   fi
 done

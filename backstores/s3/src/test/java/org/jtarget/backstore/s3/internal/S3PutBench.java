@@ -1,7 +1,12 @@
 package org.jtarget.backstore.s3.internal;
 
+import com.sun.management.OperatingSystemMXBean;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>S3PutBench ENDPOINT BUCKET ACCESS_KEY SECRET_KEY COUNT THREADS SIZE [PREFIX [WARM]]</pre>
  * The secret key is read from the environment variable S3_SECRET_KEY when given as "-". WARM untimed PUTs
  * (default THREADS) go first, so that the JIT compiler has finished with the client before the timed ones.
+ * Also prints the CPU seconds of the timed PUTs: this process's, and the server's when the environment variable
+ * S3_BENCH_SERVER_PIDS names its processes (their user and system time in /proc).
  */
 public final class S3PutBench {
     private S3PutBench() {
@@ -48,12 +55,34 @@ public final class S3PutBench {
         AtomicLong next = new AtomicLong();
         // untimed PUTs first: connections opened, classes loaded and compiled (the backstore's are warm too)
         run(pool, client, data, threads, new AtomicLong(), Math.max(warm, threads), prefix + "warm-");
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        String[] serverPids = System.getenv().getOrDefault("S3_BENCH_SERVER_PIDS", "").trim().split("\\s+");
+        long c0 = os.getProcessCpuTime();
+        long s0 = ticks(serverPids);
         long t0 = System.nanoTime();
         run(pool, client, data, threads, next, count, prefix);
         double secs = (System.nanoTime() - t0) / 1e9;
+        double cpu = (os.getProcessCpuTime() - c0) / 1e9;
+        double server = (ticks(serverPids) - s0) / 100.0;
         pool.shutdown();
         System.out.printf("%d PUTs of %d bytes, %d in parallel, in %.3f s: %.1f MiB/s%n", count, size, threads,
                 secs, (double) count * size / secs / (1 << 20));
+        System.out.printf("cpu seconds client %.2f server %.2f%n", cpu, server);
+    }
+
+    /** User and system CPU time of these processes, in 1/100 s (Linux's clock ticks); 0 for none or no /proc. */
+    private static long ticks(String[] pids) throws IOException {
+        long sum = 0;
+        for (String pid : pids) {
+            Path stat = Path.of("/proc", pid, "stat");
+            if (pid.isEmpty() || !Files.exists(stat)) {
+                continue;
+            }
+            String line = Files.readString(stat);
+            String[] f = line.substring(line.lastIndexOf(')') + 2).split(" ");
+            sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);  // fields 14 and 15: utime, stime
+        }
+        return sum;
     }
 
     private static void run(ExecutorService pool, S3Client client, byte[][] data, int threads, AtomicLong next,
