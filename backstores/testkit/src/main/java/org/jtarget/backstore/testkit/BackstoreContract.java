@@ -228,6 +228,7 @@ public abstract class BackstoreContract {
         assertTrue(l.maxTransferBytes() >= blockSize(), "max transfer at least one block");
         assertEquals(0, l.maxTransferBytes() % blockSize(), "max transfer a whole number of blocks");
         assertEquals(0, l.optimalGranularityBytes() % blockSize(), "granularity a whole number of blocks");
+        assertEquals(0, l.maxAtomicBytes() % blockSize(), "atomic writes a whole number of blocks");
     }
 
     // ---- reads and writes ----

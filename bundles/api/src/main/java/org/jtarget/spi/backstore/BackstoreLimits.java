@@ -10,14 +10,22 @@ package org.jtarget.spi.backstore;
  *                               one physical block; e.g. an object store's object size
  * @param maxUnmapBytes          largest range one UNMAP descriptor may deallocate, 0 for no limit
  * @param unmapGranularityBytes  deallocation granularity (OPTIMAL UNMAP GRANULARITY), 0 for one block
- * @param maxAtomicBytes         largest write that is atomic (MAXIMUM ATOMIC TRANSFER LENGTH), 0 when no
- *                               write is atomic beyond the core's own gate
+ * @param maxAtomicBytes         largest write the backstore keeps whole even when the target process is killed
+ *                               or the machine loses power: afterwards all of it is read back or none of it
+ *                               (SBC-4 atomic writes, MAXIMUM ATOMIC TRANSFER LENGTH; what databases use to skip
+ *                               their torn-write protection). 0 when the backstore cannot promise that: WRITE
+ *                               ATOMIC is then not offered. Every write is whole to other commands anyway (the
+ *                               core's gate); this is about crashes. A store whose data do not outlive the
+ *                               process (memory) may declare its maximum transfer
  * @since 2.0
  */
 public record BackstoreLimits(long maxTransferBytes, long optimalTransferBytes, long optimalGranularityBytes,
                               long maxUnmapBytes, long unmapGranularityBytes, long maxAtomicBytes) {
-    /** 64 MiB transfers, 8 MiB optimal, atomic up to the maximum: a local file or memory. */
-    public static final BackstoreLimits DEFAULT = new BackstoreLimits(64L << 20, 8L << 20, 0, 0, 0, 64L << 20);
+    /**
+     * 64 MiB transfers, 8 MiB optimal, no atomic writes: a local file. Until 2.2 this declared atomic writes up to
+     * 64 MiB, which no file or remote store keeps whole across a crash.
+     */
+    public static final BackstoreLimits DEFAULT = new BackstoreLimits(64L << 20, 8L << 20, 0, 0, 0, 0);
 
     public BackstoreLimits {
         if (maxTransferBytes < 512 || maxTransferBytes > (1L << 30)) {

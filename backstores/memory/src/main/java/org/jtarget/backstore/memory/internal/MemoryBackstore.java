@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jtarget.scsi.SenseReason;
 import org.jtarget.spi.backstore.Backstore;
+import org.jtarget.spi.backstore.BackstoreLimits;
 import org.jtarget.spi.backstore.Completions;
 import org.jtarget.spi.backstore.Extent;
 import org.jtarget.spi.backstore.BackstoreException;
@@ -90,6 +91,15 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
     @Override
     public String productId() {
         return "jtarget-memory";
+    }
+
+    /**
+     * Atomic writes up to the maximum transfer: the data do not outlive the process, so no crash can leave a
+     * write half done for anyone to read, and the core's gate keeps every write whole to other commands.
+     */
+    @Override
+    public BackstoreLimits limits() {
+        return BackstoreLimits.DEFAULT.withMaxAtomicBytes(BackstoreLimits.DEFAULT.maxTransferBytes());
     }
 
     @Override

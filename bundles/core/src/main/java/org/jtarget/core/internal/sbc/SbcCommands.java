@@ -33,6 +33,8 @@ public final class SbcCommands {
 
     private static final Predicate<ScsiLogicalUnit> ALWAYS = lu -> true;
     private static final Predicate<ScsiLogicalUnit> THIN = lu -> lu == null || lu.thinProvisioned();
+    /** WRITE ATOMIC only where the backstore keeps such writes whole across a crash (BackstoreLimits). */
+    private static final Predicate<ScsiLogicalUnit> ATOMIC = lu -> lu == null || Inquiry.maxAtomicBlocks(lu) > 0;
 
     public List<OpcodeDescriptor> descriptors() {
         List<OpcodeDescriptor> all = new java.util.ArrayList<>(blockCommands());
@@ -98,9 +100,9 @@ public final class SbcCommands {
                 d("WRITE SAME(16)", WRITE_SAME_16, -1, usage(0x93, 0xF9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE | EXACT_DATA_OUT,
                         SbcCommands::writeSame, Provisioning::writeSame),
-                d("WRITE ATOMIC(16)", WRITE_ATOMIC_16, -1, usage(0x9C, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                        0xFF, 0, 0, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE, SbcCommands::writeAtomic,
-                        ReadWrite::writeAtomic),
+                new OpcodeDescriptor("WRITE ATOMIC(16)", WRITE_ATOMIC_16, -1, usage(0x9C, 0xF8, 0xFF, 0xFF, 0xFF,
+                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0x1F, 0), MEDIUM | WRITE,
+                        SbcCommands::writeAtomic, ReadWrite::writeAtomic, ATOMIC),
                 d("READ CAPACITY(16)", SERVICE_ACTION_IN_16, SA_READ_CAPACITY_16, usage(0x9E, 0x10, 0xFF, 0xFF, 0xFF,
                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0), MEDIUM,
                         SbcCommands::readCapacity16, Maintenance::readCapacity16),

@@ -29,6 +29,7 @@ import org.jtarget.scsi.TaskAttribute;
 import org.jtarget.scsi.TaskManagementFunction;
 import org.jtarget.scsi.TaskManagementResponse;
 import org.jtarget.spi.fabric.ScsiResponse;
+import org.jtarget.spi.backstore.BackstoreLimits;
 import org.junit.jupiter.api.Test;
 
 /** Commands through a nexus against an in-memory backstore, as a fabric would drive them. */
@@ -266,6 +267,7 @@ class DeviceServerTest {
 
     @Test
     void writeAtomicWritesAndIsLimitedByTheMaximumTransferLength() {
+        disk.limits = BackstoreLimits.DEFAULT.withMaxAtomicBytes(8 * 512);
         ScsiEngine.Nexus n = ready();
         byte[] cdb = rw16(0x9C, 0, 40, 0);
         cdb[13] = 2;
@@ -275,6 +277,28 @@ class DeviceServerTest {
         assertEquals(0x5A, disk.bytes()[41 * 512]);
         cdb[10] = 1; // ATOMIC BOUNDARY is not supported
         assertEquals(10, check(h.out(n, 0, cdb, two), 0x5, 0x24, 0x00)[17]);
+        cdb[10] = 0;
+        cdb[13] = 9; // beyond the MAXIMUM ATOMIC TRANSFER LENGTH of 8 blocks
+        assertEquals(12, check(h.out(n, 0, cdb, new byte[9 * 512]), 0x5, 0x24, 0x00)[17]);
+        byte[] b0 = data(h.in(n, 0, of(0x12, 1, 0xB0, 0, 64, 0), 64));
+        assertEquals(8, java.nio.ByteBuffer.wrap(b0).getInt(44), "MAXIMUM ATOMIC TRANSFER LENGTH");
+    }
+
+    @Test
+    void withoutAtomicWritesFromTheBackstoreWriteAtomicIsNotOffered() {
+        // the default: a backstore that cannot keep a write whole across a crash declares none
+        assertEquals(0, BackstoreLimits.DEFAULT.maxAtomicBytes());
+        ScsiEngine.Nexus n = ready();
+        byte[] cdb = rw16(0x9C, 0, 40, 0);
+        cdb[13] = 1;
+        byte[] block = new byte[512];
+        Arrays.fill(block, (byte) 0x5A);
+        check(h.out(n, 0, cdb, block), 0x5, 0x20, 0x00); // INVALID COMMAND OPERATION CODE
+        assertEquals(0, disk.bytes()[40 * 512], "nothing written");
+        byte[] b0 = data(h.in(n, 0, of(0x12, 1, 0xB0, 0, 64, 0), 64));
+        assertEquals(0, java.nio.ByteBuffer.wrap(b0).getInt(44), "MAXIMUM ATOMIC TRANSFER LENGTH");
+        byte[] one = data(h.in(n, 0, org.jtarget.core.internal.testkit.Cdbs.rsoc(1, 0x9C, 0, 64, true), 64));
+        assertEquals(0x01, one[1] & 0x07, "SUPPORT: not supported");
     }
 
     @Test
