@@ -325,8 +325,10 @@ final class BlockDevice {
      * Block Limits from the queue: optimal transfer from optimal_io_size, else max_sectors_kb (what the
      * kernel sends in one request); granularity from minimum_io_size / the physical block; unmap from
      * discard_max_bytes and discard_granularity. The maximum transfer stays the default: the kernel splits
-     * larger requests itself. No write is reported atomic beyond the core's gate unless the device says so
-     * (atomic_write_max_bytes, Linux 6.11).
+     * larger requests itself. No write is reported atomic (WRITE ATOMIC is not offered), even where the device
+     * has atomic_write_max_bytes (Linux 6.11): the device keeps a write whole only when it is submitted as one
+     * (pwritev2 RWF_ATOMIC, a power-of-two length aligned to itself), and the SPI's write does not say which
+     * writes must be; a plain pwrite may be split.
      */
     static BackstoreLimits limits(Path queue, int blockSize, int physical, boolean unmap) {
         BackstoreLimits d = BackstoreLimits.DEFAULT;
@@ -346,10 +348,7 @@ final class BlockDevice {
             long g = Sysfs.number(queue, "discard_granularity", 0);
             unmapGranularity = g > blockSize ? g - g % blockSize : 0;
         }
-        long atomic = Sysfs.number(queue, "atomic_write_max_bytes", 0);
-        atomic = Math.min(max, atomic - atomic % blockSize);
-        return new BackstoreLimits(max, optimal, granularity, Math.max(0, maxUnmap), unmapGranularity,
-                Math.max(0, atomic));
+        return new BackstoreLimits(max, optimal, granularity, Math.max(0, maxUnmap), unmapGranularity, 0);
     }
 
     /** The open descriptor (for {@link Aio}; closed by {@link #close()}). */

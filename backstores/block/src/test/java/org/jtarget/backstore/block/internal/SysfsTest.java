@@ -54,6 +54,8 @@ class SysfsTest {
         Files.writeString(queue.resolve("minimum_io_size"), "4096\n");
         Files.writeString(queue.resolve("discard_max_bytes"), "2147450880\n");
         Files.writeString(queue.resolve("discard_granularity"), "1048576\n");
+        // a device with atomic writes (NVMe AWUPF): not offered, a plain pwrite is not submitted as atomic
+        Files.writeString(queue.resolve("atomic_write_max_bytes"), "65536\n");
         assertEquals(queue.toRealPath(), Sysfs.queueDir(sysfs.deviceDir("8:241")).toRealPath());
         BackstoreLimits limits = BlockDevice.limits(Sysfs.queueDir(sysfs.deviceDir("8:241")), 512, 4096, true);
         assertEquals(new BackstoreLimits(64L << 20, 1280 * 1024, 4096, 2147450880L, 1 << 20, 0), limits);
