@@ -12,10 +12,11 @@
 #   jtarget cost only what its S3 client costs straight: (client + server) / (client + server + qemu-io), in CPU
 #   seconds of the timed PUTs and of the initiator, which the straight side does not have.
 # Both sides are measured warm, as a long-running target is: jtarget first runs WARMUP untimed rounds (its JIT
-#   compiler otherwise took ~40 % of its CPU in the first timed run, async-profiler), S3PutBench first PUTs WARM
+#   compiler otherwise took ~40 % of its CPU in the first timed run, async-profiler; after 3 rounds it still cost
+#   jtarget 2.1-2.5 CPU s in the first timed run against 1.0-1.3 after 6), S3PutBench first PUTs WARM
 #   untimed objects in its own JVM.
 # Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
-#      RUNS (default 2, each prints a row), WARMUP (default 3 rounds of MB MiB), WARM (default 512 PUTs),
+#      RUNS (default 2, each prints a row), WARMUP (default 6 rounds of MB MiB), WARM (default 512 PUTs),
 #      OUT (default bench/target/s3), S3PROXY_JAR, JTARGET,
 #      SERVER=rgw: a Ceph RADOS Gateway instead of S3Proxy (Debian's ceph-mon, ceph-osd, radosgw: a throw-away
 #      cluster of one monitor and one memstore OSD under $OUT/ceph, started by CephRgwMain from the test classes);
@@ -27,7 +28,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} WARMUP=${WARMUP:-3} WARM=${WARM:-512} OUT=${OUT:-$HERE/target/s3}
+MB=${MB:-256} QD=${QD:-8} PAR=${PAR:-8} RUNS=${RUNS:-2} WARMUP=${WARMUP:-6} WARM=${WARM:-512} OUT=${OUT:-$HERE/target/s3}
 S3PROXY_JAR=${S3PROXY_JAR:-$HOME/.m2/repository/org/gaul/s3proxy/2.6.0/s3proxy-2.6.0-jar-with-dependencies.jar}
 IQN=iqn.2026-11.org.jtarget:default INIT=iqn.2026-11.org.example:s3-bench
 PEER=${PEER:-$([ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v s3backer >/dev/null && command -v tgtd >/dev/null && echo 1 || echo 0)}
