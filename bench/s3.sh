@@ -13,7 +13,7 @@
 #   seconds of the timed PUTs and of the initiator, which the straight side does not have.
 # Both sides are measured warm, as a long-running target is: jtarget first runs WARMUP untimed rounds (its JIT
 #   compiler otherwise took ~40 % of its CPU in the first timed run, async-profiler; after 3 rounds it still cost
-#   jtarget 2.1-2.5 CPU s in the first timed run against 1.0-1.3 after 6), S3PutBench first PUTs WARM
+#   jtarget 2.1-2.5 CPU s in the first timed run against 1.1-1.7 after 6), S3PutBench first PUTs WARM
 #   untimed objects in its own JVM.
 # Env: MB (default 256, within the default 256 MiB cache), QD (default 8), PAR (default 8: POOL_THREADS),
 #      RUNS (default 2, each prints a row), WARMUP (default 6 rounds of MB MiB), WARM (default 512 PUTs),
