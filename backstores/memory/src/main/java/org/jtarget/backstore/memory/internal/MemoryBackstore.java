@@ -97,9 +97,13 @@ final class MemoryBackstore implements Backstore, ThinProvisioning {
      * Atomic writes up to the maximum transfer: the data do not outlive the process, so no crash can leave a
      * write half done for anyone to read, and the core's gate keeps every write whole to other commands.
      */
+    private static final BackstoreLimits LIMITS =
+            BackstoreLimits.DEFAULT.withMaxAtomicBytes(BackstoreLimits.DEFAULT.maxTransferBytes());
+
+    /** {@link #LIMITS}: one object, since the core asks for the limits on every READ and WRITE. */
     @Override
     public BackstoreLimits limits() {
-        return BackstoreLimits.DEFAULT.withMaxAtomicBytes(BackstoreLimits.DEFAULT.maxTransferBytes());
+        return LIMITS;
     }
 
     @Override
