@@ -13,9 +13,10 @@
 #        direct=false); the device's page cache is dropped (blockdev --flushbufs) before each side.
 #        Ratios: j/tgt = jtarget/tgt (issue 7's), direct = jtarget/tgt-direct, buffered =
 #        jtarget-buffered/tgt (like for like). LIKE=0 measures only jtarget and tgt.
-#        Then the floor under the qd1 qemu-img probes: qemu-img bench straight on the device (O_DIRECT, no
-#        network) plus a bare TCP round trip (round-trip.c, where cc is), the latency of a target and an
-#        iSCSI initiator that cost nothing, and so the most any target's ratio to tgt can be at queue depth 1.
+#        Then the floor under the qd1 qemu-img probes: 4 KiB O_DIRECT on the device alone (dd; and qemu-img
+#        bench straight on it, no network) plus a bare TCP round trip (round-trip.c, where cc is), the latency
+#        of a target and an iSCSI initiator that cost nothing, and so the most any target's ratio to tgt can be
+#        at queue depth 1.
 #      Each probe line also gives the target process's CPU per command (perf.sh CPU_PID); table in cpu.txt.
 # Exit: 0 when every probe ran on every measured side, 1 otherwise, 2 when a tool is missing.
 set -u
